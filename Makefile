@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# smtpgate: `make` builds the module and the userspace tools,
+# `make check` runs every test (userspace and in the VM), `make demo` boots
+# the VM gateway and plays the scenario, `make bench` measures.
+
+KVER ?= $(shell uname -r)
+# The running kernel's headers; else (build machines, CI) the newest installed.
+KDIR ?= $(firstword $(wildcard /lib/modules/$(KVER)/build) \
+	$(shell ls -1dv /lib/modules/*/build 2>/dev/null | tail -n 1))
+# The release KDIR is for, as `uname -r` prints it there.
+KREL = $(shell sed -n 's/.*UTS_RELEASE "\(.*\)"/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h)
+# The kernel the VM boots for tests and the demo: Debian 12's 6.1.
+VM_KVER ?= $(shell ls -1v /lib/modules 2>/dev/null | grep '^6\.1\.' | tail -n 1)
+# Every installed kernel we build against in CI.
+ALL_KVERS ?= $(shell ls -1v /lib/modules 2>/dev/null)
+
+VERSION := 0.1.0
+BUILD := $(CURDIR)/.build
+DESTDIR ?=
+INSTALL_MOD_DIR ?= updates
+
+export KDIR VM_KVER BUILD
+
+.PHONY: all module userspace kernels check demo bench fuzz install \
+	checkpatch deps dkms dkms-source clean
+
+all: module userspace
+
+module:
+	@test -n "$(KDIR)" || { echo "no kernel headers found (KDIR)" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+userspace:
+	$(MAKE) -C userspace
+
+# Builds the module W=1 against each installed kernel in a copy of the tree,
+# so the in-place build and other kernels' objects never mix.
+kernels:
+	@set -e; for v in $(ALL_KVERS); do \
+		d=$(BUILD)/kernels/$$v; mkdir -p $$d; \
+		cp -r Kbuild kmod $$d/; \
+		echo "== module for $$v"; \
+		$(MAKE) -C /lib/modules/$$v/build M=$$d W=1 modules 2>&1 | \
+			tee $$d/build.log; \
+		! grep -E 'warning:|error:' $$d/build.log; \
+	done
+
+deps:
+	@scripts/install-deps.sh
+
+check: deps
+	scripts/check.sh
+
+demo: deps
+	scripts/demo.sh
+
+bench: deps
+	scripts/bench.sh
+
+fuzz: deps
+	$(MAKE) -C userspace fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-600}
+
+# Clean means no output at all: CHECKs count too.
+checkpatch:
+	@scripts/kernel-tools.sh
+	@out=$$($(BUILD)/linux-6.1/scripts/checkpatch.pl --no-tree --strict \
+		--terse --ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
+		-f $(filter-out %.mod.c,$(wildcard kmod/*.c)) kmod/*.h \
+		kmod/include/uapi/linux/*.h); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi; \
+	echo "checkpatch: kmod/ clean"
+
+
+install: module userspace
+	$(MAKE) -C $(KDIR) M=$(CURDIR) INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) \
+		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
+	depmod $(if $(DESTDIR),-b $(DESTDIR)) -a $(KREL)
+	$(MAKE) -C userspace install DESTDIR=$(DESTDIR)
+
+# The DKMS source tree: kmod/ alone builds the module (its Kbuild at the top).
+DKMS_SRC ?= /usr/src/smtpgate-$(VERSION)
+dkms-source:
+	rm -rf $(DESTDIR)$(DKMS_SRC)
+	mkdir -p $(DESTDIR)$(DKMS_SRC)
+	cp -r kmod/Kbuild $(filter-out %.mod.c,$(wildcard kmod/*.c)) kmod/*.h \
+		kmod/include $(DESTDIR)$(DKMS_SRC)/
+	sed 's/@VERSION@/$(VERSION)/' kmod/dkms.conf > $(DESTDIR)$(DKMS_SRC)/dkms.conf
+
+dkms: dkms-source
+	dkms add smtpgate/$(VERSION) || true
+	dkms install smtpgate/$(VERSION)
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
+	$(MAKE) -C userspace clean
+	rm -rf $(BUILD)

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Packet classification: pure header parsing, no state.
+ *
+ * This file and classify.c are compiled into the module and, unchanged,
+ * into userspace (tests, fuzzer, benchmarks).  In userspace a tiny stand-in
+ * for struct sk_buff provides skb_header_pointer() with the kernel's
+ * semantics, including the copy for data that is not in the linear head.
+ */
+#ifndef _SMTPGATE_CLASSIFY_H
+#define _SMTPGATE_CLASSIFY_H
+
+#ifdef __KERNEL__
+#include <linux/skbuff.h>
+#include <linux/netfilter.h>
+#else
+#include <netinet/in.h>	/* before the uapi headers: see libc-compat.h */
+#include <stdbool.h>
+#include <string.h>
+#include <linux/types.h>
+#include <linux/netfilter.h>
+
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
+
+/*
+ * The userspace skb: bytes [0, head_len) are "linear" and returned in place;
+ * a read that reaches past head_len is copied, like a paged kernel skb.
+ */
+struct sk_buff {
+	const unsigned char *data;
+	unsigned int len;
+	unsigned int head_len;
+};
+
+static inline const void *skb_header_pointer(const struct sk_buff *skb,
+					     int offset, int len, void *buffer)
+{
+	if (offset < 0 || len < 0 || (unsigned int)offset > skb->len ||
+	    (unsigned int)len > skb->len - (unsigned int)offset)
+		return NULL;
+	if ((unsigned int)offset + (unsigned int)len <= skb->head_len)
+		return skb->data + offset;
+	memcpy(buffer, skb->data + offset, len);
+	return buffer;
+}
+#endif
+
+#include <linux/smtpgate.h>
+
+#define SG_TEREDO_PORT		3544
+/* Extension headers walked before giving up; see sg_ipv6_transport(). */
+#define SG_MAX_EXTHDRS		16
+
+/* Watched TCP destination ports, one bit each. */
+struct sg_ports {
+	u8 map[65536 / 8];
+};
+
+static inline bool sg_port_watched(const struct sg_ports *ports, u16 port)
+{
+	return ports->map[port >> 3] & (1U << (port & 7));
+}
+
+static inline void sg_port_set(struct sg_ports *ports, u16 port)
+{
+	ports->map[port >> 3] |= 1U << (port & 7);
+}
+
+/* What the Teredo parser found before the inner IPv6 header. */
+#define SG_TEREDO_AUTH		0x1
+#define SG_TEREDO_ORIGIN	0x2
+
+/**
+ * struct sg_flow - the result of classifying one packet
+ * @family:	NFPROTO_IPV4 or NFPROTO_IPV6, of the outer header
+ * @class:	enum smtpgate_class
+ * @teredo:	SG_TEREDO_* flags, for SMTPGATE_CLASS_TEREDO
+ * @saddr:	outer source (the host behind the gateway)
+ * @daddr:	outer destination
+ * @inner_saddr: IPv6 source inside the tunnel, for TEREDO and SIXIN4
+ * @inner_daddr: IPv6 destination inside the tunnel
+ * @sport:	TCP source port of the SMTP segment (inner for tunnels)
+ * @dport:	TCP destination port (inner for tunnels)
+ *
+ * Only @family and @class are always valid; the addresses once the outer
+ * header was read, the rest only for the SMTP classes.
+ */
+struct sg_flow {
+	u8 family;
+	u8 class;
+	u8 teredo;
+	union nf_inet_addr saddr;
+	union nf_inet_addr daddr;
+	union nf_inet_addr inner_saddr;
+	union nf_inet_addr inner_daddr;
+	__be16 sport;
+	__be16 dport;
+};
+
+u8 sg_classify(const struct sk_buff *skb, unsigned int nhoff, u8 family,
+	       const struct sg_ports *ports, struct sg_flow *flow);
+
+const char *sg_class_name(u8 class);
+
+#endif /* _SMTPGATE_CLASSIFY_H */

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * smtpgate: stop outbound SMTP from internal hosts at the gateway.
+ *
+ * Module parameters give the initial network namespace its policy, so a
+ * plain `modprobe smtpgate internal=...` is a working gateway.  Other
+ * namespaces start with no policy and enforce nothing.
+ */
+#include <linux/inet.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <net/netns/generic.h>
+
+#include "smtpgate.h"
+
+static char *internal;
+module_param(internal, charp, 0444);
+MODULE_PARM_DESC(internal, "Internal prefixes, comma-separated (v4/v6); none: enforce nothing");
+static char *exempt;
+module_param(exempt, charp, 0444);
+MODULE_PARM_DESC(exempt, "Prefixes of the real mail servers, which may send SMTP");
+static char *action = "drop";
+module_param(action, charp, 0444);
+MODULE_PARM_DESC(action, "drop, log, droplog or redirect, for smtp4/smtp6 (default drop)");
+static char *tunnel_action = "drop";
+module_param(tunnel_action, charp, 0444);
+MODULE_PARM_DESC(tunnel_action, "drop, log or droplog, for teredo/sixin4 (default drop)");
+static char *submission;
+module_param(submission, charp, 0444);
+MODULE_PARM_DESC(submission, "Submission server for redirect: an IPv4 and/or an IPv6 address");
+static unsigned int submission_port = SMTPGATE_DEFAULT_SUBMISSION_PORT;
+module_param(submission_port, uint, 0444);
+MODULE_PARM_DESC(submission_port, "Port redirected SMTP goes to (default 587)");
+static unsigned int submission_tls_port;
+module_param(submission_tls_port, uint, 0444);
+MODULE_PARM_DESC(submission_tls_port, "Port redirected 465 goes to (default unset: 465 is dropped)");
+static char *ports = "25,465";
+module_param(ports, charp, 0444);
+MODULE_PARM_DESC(ports, "Watched TCP destination ports (default 25,465)");
+
+static unsigned int sg_net_id __read_mostly;
+
+struct sg_net *sg_pernet(const struct net *net)
+{
+	return net_generic(net, sg_net_id);
+}
+
+typedef int (*sg_item_fn)(const char *name, const char *item, size_t len,
+			  struct sg_policy *pol);
+
+/*
+ * Calls @fn on each comma-separated item of @value.  Every error message
+ * names the parameter and the whole value, then what is wrong with it.
+ */
+static int sg_param_list(const char *name, const char *value,
+			 struct sg_policy *pol, sg_item_fn fn)
+{
+	const char *p = value;
+
+	for (;;) {
+		const char *comma = strchrnul(p, ',');
+		int err;
+
+		if (comma == p) {
+			pr_err("%s=%s: empty list item\n", name, value);
+			return -EINVAL;
+		}
+		err = fn(name, p, comma - p, pol);
+		if (err)
+			return err;
+		if (!*comma)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+static int sg_prefix_item(const char *name, const char *item, size_t len,
+			  struct sg_prefix_set *set)
+{
+	struct sg_prefix *p = &set->v[set->n];
+	const char *why;
+
+	if (set->n == SG_MAX_PREFIXES) {
+		pr_err("%s=: more than %d prefixes\n", name, SG_MAX_PREFIXES);
+		return -E2BIG;
+	}
+	switch (sg_prefix_parse(item, len, p)) {
+	case 0:
+		set->n++;
+		return 0;
+	case -ERANGE:
+		why = "prefix length out of range (0-32 for IPv4, 0-128 for IPv6)";
+		break;
+	case -EDOM:
+		why = "has host bits set after the prefix length";
+		break;
+	default:
+		why = "is not an IPv4 or IPv6 address or prefix";
+	}
+	pr_err("%s=: '%.*s' %s\n", name, (int)len, item, why);
+	return -EINVAL;
+}
+
+static int sg_internal_item(const char *name, const char *item, size_t len,
+			    struct sg_policy *pol)
+{
+	return sg_prefix_item(name, item, len, &pol->internal);
+}
+
+static int sg_exempt_item(const char *name, const char *item, size_t len,
+			  struct sg_policy *pol)
+{
+	return sg_prefix_item(name, item, len, &pol->exempt);
+}
+
+static int sg_submission_item(const char *name, const char *item, size_t len,
+			      struct sg_policy *pol)
+{
+	struct sg_prefix p;
+	unsigned int f;
+
+	if (sg_prefix_parse(item, len, &p) || strnchr(item, len, '/')) {
+		pr_err("%s=: '%.*s' is not an IPv4 or IPv6 address\n",
+		       name, (int)len, item);
+		return -EINVAL;
+	}
+	f = sg_fam(p.family);
+	if (pol->has_submission[f]) {
+		pr_err("%s=: '%.*s': one address per family\n",
+		       name, (int)len, item);
+		return -EINVAL;
+	}
+	pol->submission[f] = p.addr;
+	pol->has_submission[f] = true;
+	return 0;
+}
+
+static int sg_port_item(const char *name, const char *item, size_t len,
+			struct sg_policy *pol)
+{
+	char num[8];
+	u16 port;
+
+	if (len < sizeof(num)) {
+		memcpy(num, item, len);
+		num[len] = '\0';
+		if (!kstrtou16(num, 10, &port) && port) {
+			sg_port_set(&pol->ports, port);
+			return 0;
+		}
+	}
+	pr_err("%s=: '%.*s' is not a port (1-65535)\n", name, (int)len, item);
+	return -EINVAL;
+}
+
+static int sg_action_param(const char *name, const char *value, u8 *out)
+{
+	int a = sg_action_parse(value);
+
+	if (a < 0) {
+		pr_err("%s=%s: not one of drop, log, droplog, redirect\n",
+		       name, value);
+		return -EINVAL;
+	}
+	*out = a;
+	return 0;
+}
+
+static int sg_port_param(const char *name, unsigned int value, bool zero_ok,
+			 u16 *out)
+{
+	if (value > 65535 || (!value && !zero_ok)) {
+		pr_err("%s=%u: not a port (1-65535)\n", name, value);
+		return -EINVAL;
+	}
+	*out = value;
+	return 0;
+}
+
+static bool sg_given(const char *s)
+{
+	return s && *s;
+}
+
+static int sg_params_parse(struct sg_policy *pol)
+{
+	int err = 0;
+
+	if (sg_given(internal))
+		err = sg_param_list("internal", internal, pol, sg_internal_item);
+	if (!err && sg_given(exempt))
+		err = sg_param_list("exempt", exempt, pol, sg_exempt_item);
+	if (!err && sg_given(submission))
+		err = sg_param_list("submission", submission, pol,
+				    sg_submission_item);
+	if (!err)
+		err = sg_param_list("ports", ports ? ports : "", pol,
+				    sg_port_item);
+	if (!err)
+		err = sg_action_param("action", action ? action : "", &pol->action);
+	if (!err)
+		err = sg_action_param("tunnel_action",
+				      tunnel_action ? tunnel_action : "",
+				      &pol->tunnel_action);
+	if (!err)
+		err = sg_port_param("submission_port", submission_port, false,
+				    &pol->submission_port);
+	if (!err)
+		err = sg_port_param("submission_tls_port", submission_tls_port,
+				    true, &pol->submission_tls_port);
+	if (err)
+		return err;
+
+	if (pol->tunnel_action == SMTPGATE_ACTION_REDIRECT) {
+		pr_err("tunnel_action=redirect: tunnelled SMTP cannot be redirected; use drop, log or droplog\n");
+		return -EINVAL;
+	}
+	if (pol->action == SMTPGATE_ACTION_REDIRECT &&
+	    !pol->has_submission[0] && !pol->has_submission[1]) {
+		pr_err("action=redirect needs submission= (the submission server's address)\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void sg_policy_announce(const struct sg_policy *pol)
+{
+	if (!pol->internal.n) {
+		pr_info("no internal= prefixes: enforcing nothing\n");
+		return;
+	}
+	pr_info("policing %u internal prefixes (%u exempt): action %s, tunnel_action %s\n",
+		pol->internal.n, pol->exempt.n, sg_action_name(pol->action),
+		sg_action_name(pol->tunnel_action));
+}
+
+static int __net_init sg_net_init(struct net *net)
+{
+	struct sg_net *sn = sg_pernet(net);
+
+	sn->net = net;
+	mutex_init(&sn->lock);
+	return 0;
+}
+
+static void __net_exit sg_net_exit(struct net *net)
+{
+	sg_policy_release(sg_pernet(net));
+}
+
+static struct pernet_operations sg_net_ops = {
+	.init = sg_net_init,
+	.exit = sg_net_exit,
+	.id = &sg_net_id,
+	.size = sizeof(struct sg_net),
+};
+
+static int __init sg_init(void)
+{
+	struct sg_policy *pol;
+	int err;
+
+	pol = sg_policy_alloc();
+	if (!pol)
+		return -ENOMEM;
+	err = sg_params_parse(pol);
+	if (err) {
+		kvfree(pol);
+		return err;
+	}
+
+	err = register_pernet_subsys(&sg_net_ops);
+	if (err) {
+		kvfree(pol);
+		return err;
+	}
+	sg_policy_announce(pol);
+	err = sg_policy_install(sg_pernet(&init_net), pol);
+	if (err)
+		unregister_pernet_subsys(&sg_net_ops);
+	return err;
+}
+
+static void __exit sg_exit(void)
+{
+	unregister_pernet_subsys(&sg_net_ops);
+}
+
+module_init(sg_init);
+module_exit(sg_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Outbound SMTP enforcement for gateways: block, log or redirect spambots' mail");
+MODULE_AUTHOR("The smtpgate authors");

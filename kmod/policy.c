@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The policy: which sources are ours, which may send SMTP, what to do with
+ * the rest.  A policy is immutable once published; changing it means
+ * building a new one and swapping the pointer, so the packet path reads it
+ * under RCU without a lock and never sees half of an update.
+ */
+#include <linux/inet.h>
+#include <linux/kernel.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <net/netfilter/nf_log.h>
+
+#include "smtpgate.h"
+
+static const char *const sg_action_names[__SMTPGATE_ACTION_MAX] = {
+	[SMTPGATE_ACTION_DROP] = "drop",
+	[SMTPGATE_ACTION_LOG] = "log",
+	[SMTPGATE_ACTION_DROPLOG] = "droplog",
+	[SMTPGATE_ACTION_REDIRECT] = "redirect",
+};
+
+const char *sg_action_name(u8 action)
+{
+	if (action >= __SMTPGATE_ACTION_MAX || !sg_action_names[action])
+		return "?";
+	return sg_action_names[action];
+}
+
+/* Returns the enum smtpgate_action named by @s, or -EINVAL. */
+int sg_action_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; i < __SMTPGATE_ACTION_MAX; i++)
+		if (sg_action_names[i] && !strcmp(s, sg_action_names[i]))
+			return i;
+	return -EINVAL;
+}
+
+struct sg_policy *sg_policy_alloc(void)
+{
+	struct sg_policy *pol = kvzalloc(sizeof(*pol), GFP_KERNEL);
+
+	if (!pol)
+		return NULL;
+	pol->action = SMTPGATE_ACTION_DROP;
+	pol->tunnel_action = SMTPGATE_ACTION_DROP;
+	pol->submission_port = SMTPGATE_DEFAULT_SUBMISSION_PORT;
+	return pol;
+}
+
+static void sg_mask_make(union nf_inet_addr *mask, unsigned int words,
+			 unsigned int len)
+{
+	unsigned int i;
+
+	memset(mask, 0, sizeof(*mask));
+	for (i = 0; i < words && len; i++) {
+		unsigned int bits = min(len, 32U);
+
+		mask->all[i] = htonl(~0U << (32 - bits));
+		len -= bits;
+	}
+}
+
+/**
+ * sg_prefix_parse() - parse "ADDR" or "ADDR/LEN", IPv4 or IPv6
+ * @s:		the text, not necessarily NUL-terminated
+ * @len:	its length
+ * @p:		the result
+ *
+ * Host bits set after the prefix length are an error, not silently
+ * cleared: "192.0.2.5/24" is more likely a typo than a wish.
+ *
+ * Return: 0; -EINVAL when the address is not one, -ERANGE when the length
+ * is out of range for the family, -EDOM when host bits are set.  The
+ * caller names the input in its message.
+ */
+int sg_prefix_parse(const char *s, size_t len, struct sg_prefix *p)
+{
+	const char *slash = strnchr(s, len, '/');
+	size_t alen = slash ? slash - s : len;
+	unsigned int max, plen, i;
+	const char *end;
+	char num[4];
+
+	memset(p, 0, sizeof(*p));
+	if (in4_pton(s, alen, (u8 *)&p->addr.ip, -1, &end) && end == s + alen) {
+		p->family = NFPROTO_IPV4;
+		max = 32;
+	} else if (in6_pton(s, alen, (u8 *)&p->addr.in6, -1, &end) &&
+		   end == s + alen) {
+		p->family = NFPROTO_IPV6;
+		max = 128;
+	} else {
+		return -EINVAL;
+	}
+
+	plen = max;
+	if (slash) {
+		size_t nlen = len - alen - 1;
+
+		if (!nlen || nlen >= sizeof(num))
+			return -ERANGE;
+		memcpy(num, slash + 1, nlen);
+		num[nlen] = '\0';
+		if (kstrtouint(num, 10, &plen) || plen > max)
+			return -ERANGE;
+	}
+	p->len = plen;
+	sg_mask_make(&p->mask, max / 32, plen);
+	for (i = 0; i < 4; i++)
+		if (p->addr.all[i] & ~p->mask.all[i])
+			return -EDOM;
+	return 0;
+}
+
+static bool sg_prefix_match(const struct sg_prefix *p,
+			    const union nf_inet_addr *a)
+{
+	if (p->family == NFPROTO_IPV4)
+		return !((a->ip ^ p->addr.ip) & p->mask.ip);
+	return !(((a->all[0] ^ p->addr.all[0]) & p->mask.all[0]) |
+		 ((a->all[1] ^ p->addr.all[1]) & p->mask.all[1]) |
+		 ((a->all[2] ^ p->addr.all[2]) & p->mask.all[2]) |
+		 ((a->all[3] ^ p->addr.all[3]) & p->mask.all[3]));
+}
+
+bool sg_prefix_set_match(const struct sg_prefix_set *set, u8 family,
+			 const union nf_inet_addr *addr)
+{
+	unsigned int i;
+
+	for (i = 0; i < set->n; i++)
+		if (set->v[i].family == family &&
+		    sg_prefix_match(&set->v[i], addr))
+			return true;
+	return false;
+}
+
+/**
+ * sg_policy_action() - the action for a classified SMTP packet
+ * @pol:	the policy in force
+ * @flow:	a packet of an SMTP class
+ *
+ * Return: the enum smtpgate_action to apply, or SMTPGATE_ACTION_UNSPEC
+ * when the packet is none of our business (not from an internal host, or
+ * from an exempt one).
+ */
+u8 sg_policy_action(const struct sg_policy *pol, const struct sg_flow *flow)
+{
+	if (!sg_prefix_set_match(&pol->internal, flow->family, &flow->saddr) ||
+	    sg_prefix_set_match(&pol->exempt, flow->family, &flow->saddr))
+		return SMTPGATE_ACTION_UNSPEC;
+	if (flow->class == SMTPGATE_CLASS_TEREDO ||
+	    flow->class == SMTPGATE_CLASS_SIXIN4)
+		return pol->tunnel_action;
+	return pol->action;
+}
+
+static bool sg_action_logs(u8 action)
+{
+	return action == SMTPGATE_ACTION_LOG ||
+	       action == SMTPGATE_ACTION_DROPLOG;
+}
+
+static bool sg_needs_hooks(const struct sg_policy *pol)
+{
+	return pol && pol->internal.n;
+}
+
+/*
+ * Conntrack costs every packet of the namespace once taken, so only a
+ * policy that redirects asks for it.
+ */
+static bool sg_needs_nat(const struct sg_policy *pol)
+{
+	return sg_needs_hooks(pol) && pol->action == SMTPGATE_ACTION_REDIRECT;
+}
+
+static bool sg_needs_log(const struct sg_policy *pol)
+{
+	return sg_needs_hooks(pol) &&
+	       (sg_action_logs(pol->action) || sg_action_logs(pol->tunnel_action));
+}
+
+static int sg_log_get(void)
+{
+	int err = nf_logger_find_get(NFPROTO_IPV4, NF_LOG_TYPE_LOG);
+
+	if (err)
+		return err;
+	err = nf_logger_find_get(NFPROTO_IPV6, NF_LOG_TYPE_LOG);
+	if (err)
+		nf_logger_put(NFPROTO_IPV4, NF_LOG_TYPE_LOG);
+	return err;
+}
+
+static void sg_log_put(void)
+{
+	nf_logger_put(NFPROTO_IPV6, NF_LOG_TYPE_LOG);
+	nf_logger_put(NFPROTO_IPV4, NF_LOG_TYPE_LOG);
+}
+
+/* Drops what the namespace holds and @pol does not need. */
+static void sg_features_put(struct sg_net *sn, const struct sg_policy *pol)
+{
+	lockdep_assert_held(&sn->lock);
+	if (sn->hooks_on && !sg_needs_hooks(pol)) {
+		sg_hooks_unregister(sn->net);
+		sn->hooks_on = false;
+	}
+	if (sn->nat_on && !sg_needs_nat(pol)) {
+		sg_nat_unregister(sn->net);
+		sn->nat_on = false;
+	}
+	if (sn->log_on && !sg_needs_log(pol)) {
+		sg_log_put();
+		sn->log_on = false;
+	}
+}
+
+/*
+ * Takes what @pol needs and the namespace lacks.  The logger and NAT come
+ * before the hooks, so the first packet the hooks see finds them ready.
+ */
+static int sg_features_get(struct sg_net *sn, const struct sg_policy *pol)
+{
+	int err;
+
+	lockdep_assert_held(&sn->lock);
+	if (!sn->log_on && sg_needs_log(pol)) {
+		err = sg_log_get();
+		if (err) {
+			pr_err("cannot load the nf_log logger (nf_log_syslog): %d\n",
+			       err);
+			return err;
+		}
+		sn->log_on = true;
+	}
+	if (!sn->nat_on && sg_needs_nat(pol)) {
+		err = sg_nat_register(sn->net);
+		if (err) {
+			pr_err("cannot set up conntrack NAT for redirect: %d\n",
+			       err);
+			return err;
+		}
+		sn->nat_on = true;
+	}
+	if (!sn->hooks_on && sg_needs_hooks(pol)) {
+		err = sg_hooks_register(sn->net);
+		if (err) {
+			pr_err("cannot register netfilter hooks: %d\n", err);
+			return err;
+		}
+		sn->hooks_on = true;
+	}
+	return 0;
+}
+
+/**
+ * sg_policy_install() - make @pol the policy of a namespace
+ * @sn:		the namespace
+ * @pol:	the new policy; owned by this function from now on
+ *
+ * Either the new policy is in force on return, with the hooks, NAT and
+ * logger it needs, or the old one still is, unchanged.
+ *
+ * Return: 0 or a negative errno.
+ */
+int sg_policy_install(struct sg_net *sn, struct sg_policy *pol)
+{
+	struct sg_policy *old;
+	int err;
+
+	mutex_lock(&sn->lock);
+	old = rcu_dereference_protected(sn->policy, lockdep_is_held(&sn->lock));
+	err = sg_features_get(sn, pol);
+	if (err) {
+		sg_features_put(sn, old);
+		mutex_unlock(&sn->lock);
+		kvfree(pol);
+		return err;
+	}
+	rcu_assign_pointer(sn->policy, pol);
+	sg_features_put(sn, pol);
+	mutex_unlock(&sn->lock);
+	if (old)
+		kvfree_rcu(old, rcu);
+	return 0;
+}
+
+/* Leaves the namespace with no policy, no hooks, no NAT, no logger. */
+void sg_policy_release(struct sg_net *sn)
+{
+	struct sg_policy *old;
+
+	mutex_lock(&sn->lock);
+	old = rcu_replace_pointer(sn->policy, NULL, lockdep_is_held(&sn->lock));
+	sg_features_put(sn, NULL);
+	mutex_unlock(&sn->lock);
+	if (old)
+		kvfree_rcu(old, rcu);
+}
