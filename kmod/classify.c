@@ -23,6 +23,7 @@
 
 #define SG_IP_OFFSET		0x1FFF	/* IPv4 fragment offset mask */
 #define SG_IP6_OFFSET		0xFFF8	/* IPv6 fragment offset mask */
+#define SG_TCP_FLAGS_OFF	13	/* CWR ECE URG ACK PSH RST SYN FIN */
 
 /* RFC 4380 5.1.1: the two headers that may precede the inner IPv6 packet. */
 #define SG_TEREDO_IND_ORIGIN	0x0000
@@ -58,9 +59,10 @@ const char *sg_class_name(u8 class)
 }
 
 /*
- * Reads the TCP ports at @off.  Only the ports are needed, and they are all
- * a first IPv4 fragment is guaranteed to hold (8 bytes of payload), so a
- * first fragment that splits the TCP header is still recognised.
+ * Reads the TCP ports at @off.  The ports are what decides, and they are
+ * all a first IPv4 fragment is guaranteed to hold (8 bytes of payload), so
+ * a first fragment that splits the TCP header is still recognised; the
+ * flags (which tell connection attempts apart) are read when present.
  */
 static bool sg_tcp_watched(const struct sk_buff *skb, unsigned int off,
 			   unsigned int end, const struct sg_ports *ports,
@@ -76,6 +78,15 @@ static bool sg_tcp_watched(const struct sk_buff *skb, unsigned int off,
 		return false;
 	flow->sport = pp[0];
 	flow->dport = pp[1];
+	flow->tcp_flags = 0;
+	if (end >= off + SG_TCP_FLAGS_OFF + 1) {
+		u8 _fl;
+		const u8 *fl = skb_header_pointer(skb, off + SG_TCP_FLAGS_OFF,
+						  1, &_fl);
+
+		if (fl)
+			flow->tcp_flags = *fl;
+	}
 	return true;
 }
 
@@ -92,7 +103,7 @@ static unsigned int sg_ipv6_transport(const struct sk_buff *skb,
 {
 	unsigned int i, hlen;
 
-	for (i = 0; i < SG_MAX_EXTHDRS; i++) {
+	for (i = 0; i <= SG_MAX_EXTHDRS; i++) {
 		struct ipv6_opt_hdr _oh;
 		const struct ipv6_opt_hdr *oh;
 		struct sg_frag_hdr _fh;
@@ -130,7 +141,8 @@ static unsigned int sg_ipv6_transport(const struct sk_buff *skb,
 			return off;
 		}
 		off += hlen;
-		if (off > end)
+		/* Only an upper-layer header may follow the last one. */
+		if (off > end || i == SG_MAX_EXTHDRS)
 			return 0;
 	}
 	return 0;
@@ -241,6 +253,7 @@ static u8 sg_classify_ipv4(const struct sk_buff *skb, unsigned int nhoff,
 	iph = skb_header_pointer(skb, nhoff, sizeof(_iph), &_iph);
 	if (!iph || iph->version != 4 || iph->ihl < 5)
 		return SMTPGATE_CLASS_OTHER;
+	flow->family = NFPROTO_IPV4;
 	flow->saddr.ip = iph->saddr;
 	flow->daddr.ip = iph->daddr;
 
@@ -280,6 +293,7 @@ static u8 sg_classify_ipv6(const struct sk_buff *skb, unsigned int nhoff,
 	ip6h = skb_header_pointer(skb, nhoff, sizeof(_ip6h), &_ip6h);
 	if (!ip6h || ip6h->version != 6)
 		return SMTPGATE_CLASS_OTHER;
+	flow->family = NFPROTO_IPV6;
 	flow->saddr.in6 = ip6h->saddr;
 	flow->daddr.in6 = ip6h->daddr;
 
@@ -303,7 +317,8 @@ static u8 sg_classify_ipv6(const struct sk_buff *skb, unsigned int nhoff,
  * @nhoff:	offset of the IPv4 or IPv6 header in @skb
  * @family:	NFPROTO_IPV4 or NFPROTO_IPV6
  * @ports:	watched TCP destination ports
- * @flow:	filled in as described in struct sg_flow
+ * @flow:	filled in as described in struct sg_flow; @flow->family is
+ *		@family once the outer header was read
  *
  * Return: the enum smtpgate_class, also stored in @flow->class.
  */
@@ -312,7 +327,7 @@ u8 sg_classify(const struct sk_buff *skb, unsigned int nhoff, u8 family,
 {
 	u8 class = SMTPGATE_CLASS_OTHER;
 
-	flow->family = family;
+	flow->family = NFPROTO_UNSPEC;
 	flow->teredo = 0;
 	if (family == NFPROTO_IPV4)
 		class = sg_classify_ipv4(skb, nhoff, ports, flow);

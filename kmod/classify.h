@@ -68,15 +68,22 @@ static inline void sg_port_set(struct sg_ports *ports, u16 port)
 	ports->map[port >> 3] |= 1U << (port & 7);
 }
 
+/* TCP flags in struct sg_flow, as on the wire. */
+#define SG_TCP_SYN		0x02
+#define SG_TCP_ACK		0x10
+
 /* What the Teredo parser found before the inner IPv6 header. */
 #define SG_TEREDO_AUTH		0x1
 #define SG_TEREDO_ORIGIN	0x2
 
 /**
  * struct sg_flow - the result of classifying one packet
- * @family:	NFPROTO_IPV4 or NFPROTO_IPV6, of the outer header
+ * @family:	NFPROTO_IPV4 or NFPROTO_IPV6, of the outer header; NFPROTO_UNSPEC
+ *		when not even the outer header could be read
  * @class:	enum smtpgate_class
  * @teredo:	SG_TEREDO_* flags, for SMTPGATE_CLASS_TEREDO
+ * @tcp_flags:	the SMTP segment's TCP flags (SG_TCP_*), 0 when the packet
+ *		is too short to hold them (a tiny first fragment)
  * @saddr:	outer source (the host behind the gateway)
  * @daddr:	outer destination
  * @inner_saddr: IPv6 source inside the tunnel, for TEREDO and SIXIN4
@@ -84,13 +91,14 @@ static inline void sg_port_set(struct sg_ports *ports, u16 port)
  * @sport:	TCP source port of the SMTP segment (inner for tunnels)
  * @dport:	TCP destination port (inner for tunnels)
  *
- * Only @family and @class are always valid; the addresses once the outer
- * header was read, the rest only for the SMTP classes.
+ * Only @family and @class are always valid; the outer addresses once
+ * @family is set, the rest only for the SMTP classes.
  */
 struct sg_flow {
 	u8 family;
 	u8 class;
 	u8 teredo;
+	u8 tcp_flags;
 	union nf_inet_addr saddr;
 	union nf_inet_addr daddr;
 	union nf_inet_addr inner_saddr;

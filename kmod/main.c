@@ -45,6 +45,57 @@ struct sg_net *sg_pernet(const struct net *net)
 	return net_generic(net, sg_net_id);
 }
 
+void sg_stats_inc(struct sg_net *sn, u8 class, u8 verdict)
+{
+	struct sg_stats *st = this_cpu_ptr(sn->stats);
+
+	u64_stats_update_begin(&st->syncp);
+	u64_stats_inc(&st->packets[class][verdict]);
+	u64_stats_update_end(&st->syncp);
+}
+
+/* Bumps the u64_stats_t at @offset in this CPU's counters. */
+void sg_stats_count(struct sg_net *sn, size_t offset)
+{
+	struct sg_stats *st = this_cpu_ptr(sn->stats);
+	unsigned long flags;
+
+	flags = u64_stats_update_begin_irqsave(&st->syncp);
+	u64_stats_inc((u64_stats_t *)((char *)st + offset));
+	u64_stats_update_end_irqrestore(&st->syncp, flags);
+}
+
+/* Sums every CPU's counters, each read consistently (no torn 64-bit). */
+void sg_stats_sum(struct sg_net *sn, struct sg_stats *sum)
+{
+	const size_t n = offsetof(struct sg_stats, syncp) / sizeof(u64_stats_t);
+	u64_stats_t *out = (u64_stats_t *)sum;
+	unsigned int start;
+	int cpu;
+	size_t i;
+
+	memset(sum, 0, sizeof(*sum));
+	for_each_possible_cpu(cpu) {
+		const struct sg_stats *st = per_cpu_ptr(sn->stats, cpu);
+		const u64_stats_t *in = (const u64_stats_t *)st;
+		u64 v[sizeof(*st) / sizeof(u64_stats_t)];
+
+		do {
+			start = u64_stats_fetch_begin(&st->syncp);
+			for (i = 0; i < n; i++)
+				v[i] = u64_stats_read(&in[i]);
+		} while (u64_stats_fetch_retry(&st->syncp, start));
+		for (i = 0; i < n; i++)
+			u64_stats_add(&out[i], v[i]);
+	}
+}
+
+/* A boot-time second as Unix time, for people and their tools. */
+u64 sg_unix_time(u32 boottime)
+{
+	return ktime_get_real_seconds() - (sg_now() - boottime);
+}
+
 typedef int (*sg_item_fn)(const char *name, const char *item, size_t len,
 			  struct sg_policy *pol);
 
@@ -141,11 +192,15 @@ static int sg_port_item(const char *name, const char *item, size_t len,
 	char num[8];
 	u16 port;
 
+	if (pol->n_ports == SG_MAX_PORTS) {
+		pr_err("%s=: more than %d ports\n", name, SG_MAX_PORTS);
+		return -E2BIG;
+	}
 	if (len < sizeof(num)) {
 		memcpy(num, item, len);
 		num[len] = '\0';
 		if (!kstrtou16(num, 10, &port) && port) {
-			sg_port_set(&pol->ports, port);
+			sg_policy_add_port(pol, port);
 			return 0;
 		}
 	}
@@ -193,6 +248,7 @@ static int sg_params_parse(struct sg_policy *pol)
 	if (!err && sg_given(submission))
 		err = sg_param_list("submission", submission, pol,
 				    sg_submission_item);
+	sg_policy_clear_ports(pol);
 	if (!err)
 		err = sg_param_list("ports", ports ? ports : "", pol,
 				    sg_port_item);
@@ -237,15 +293,29 @@ static void sg_policy_announce(const struct sg_policy *pol)
 static int __net_init sg_net_init(struct net *net)
 {
 	struct sg_net *sn = sg_pernet(net);
+	int err;
 
 	sn->net = net;
 	mutex_init(&sn->lock);
-	return 0;
+	INIT_WORK(&sn->evict, sg_hosts_evict_work);
+	sn->stats = netdev_alloc_pcpu_stats(struct sg_stats);
+	if (!sn->stats)
+		return -ENOMEM;
+	err = sg_bans_init(sn);
+	if (err)
+		free_percpu(sn->stats);
+	return err;
 }
 
+/* Hooks go first (with the policy), so no packet sees what is freed next. */
 static void __net_exit sg_net_exit(struct net *net)
 {
-	sg_policy_release(sg_pernet(net));
+	struct sg_net *sn = sg_pernet(net);
+
+	sg_policy_release(sn);
+	cancel_work_sync(&sn->evict);
+	sg_bans_exit(sn);
+	free_percpu(sn->stats);
 }
 
 static struct pernet_operations sg_net_ops = {
@@ -269,21 +339,44 @@ static int __init sg_init(void)
 		return err;
 	}
 
+	err = sg_hosts_cache_init();
+	if (err)
+		goto free_pol;
+	err = sg_bans_cache_init();
+	if (err)
+		goto hosts_cache;
 	err = register_pernet_subsys(&sg_net_ops);
-	if (err) {
-		kvfree(pol);
-		return err;
-	}
+	if (err)
+		goto bans_cache;
 	sg_policy_announce(pol);
 	err = sg_policy_install(sg_pernet(&init_net), pol);
+	pol = NULL;
 	if (err)
-		unregister_pernet_subsys(&sg_net_ops);
+		goto pernet;
+	err = sg_genl_init();
+	if (err)
+		goto pernet;
+	return 0;
+
+pernet:
+	unregister_pernet_subsys(&sg_net_ops);
+bans_cache:
+	sg_bans_cache_exit();
+hosts_cache:
+	sg_hosts_cache_exit();
+free_pol:
+	kvfree(pol);
 	return err;
 }
 
 static void __exit sg_exit(void)
 {
+	sg_genl_exit();
 	unregister_pernet_subsys(&sg_net_ops);
+	/* Policies and ban lengths go through kfree_rcu(); let them. */
+	rcu_barrier();
+	sg_bans_cache_exit();
+	sg_hosts_cache_exit();
 }
 
 module_init(sg_init);

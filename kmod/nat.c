@@ -37,6 +37,7 @@ static bool sg_to_gateway(struct net *net, const struct sg_flow *flow)
 static unsigned int sg_nat_lookup(void *priv, struct sk_buff *skb,
 				  const struct nf_hook_state *state)
 {
+	struct sg_net *sn = sg_pernet(state->net);
 	struct nf_nat_range2 range = {};
 	enum ip_conntrack_info ctinfo;
 	const struct sg_policy *pol;
@@ -46,7 +47,7 @@ static unsigned int sg_nat_lookup(void *priv, struct sk_buff *skb,
 	u8 class;
 	u16 port;
 
-	pol = rcu_dereference(sg_pernet(state->net)->policy);
+	pol = rcu_dereference(sn->policy);
 	ct = nf_ct_get(skb, &ctinfo);
 	if (!pol || !ct)
 		return NF_ACCEPT;
@@ -58,11 +59,16 @@ static unsigned int sg_nat_lookup(void *priv, struct sk_buff *skb,
 	if (sg_policy_action(pol, &flow) != SMTPGATE_ACTION_REDIRECT)
 		return NF_ACCEPT;
 
-	/* What we cannot redirect, the FORWARD hook drops. */
+	/* What we cannot redirect, or is banned, the FORWARD hook drops. */
 	f = sg_fam(flow.family);
 	port = sg_redirect_port(pol, ntohs(flow.dport));
-	if (!pol->has_submission[f] || !port || sg_to_gateway(state->net, &flow))
+	if (!pol->has_submission[f] || !port || sg_to_gateway(state->net, &flow) ||
+	    sg_ban_match(sn, flow.family, &flow.saddr, true))
 		return NF_ACCEPT;
+
+	/* Counted here, once per connection: FORWARD sees it as port 587. */
+	sg_stats_inc(sn, class, SMTPGATE_VERDICT_REDIRECT);
+	sg_host_account(sn, pol, &flow, SMTPGATE_VERDICT_REDIRECT);
 
 	range.flags = NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED;
 	range.min_addr = pol->submission[f];

@@ -47,13 +47,40 @@ struct sg_policy *sg_policy_alloc(void)
 	pol->action = SMTPGATE_ACTION_DROP;
 	pol->tunnel_action = SMTPGATE_ACTION_DROP;
 	pol->submission_port = SMTPGATE_DEFAULT_SUBMISSION_PORT;
+	sg_policy_add_port(pol, 25);
+	sg_policy_add_port(pol, 465);
+	pol->window = SG_DEFAULT_WINDOW;
+	pol->rate_limit = SG_DEFAULT_RATE_LIMIT;
+	pol->blocked_limit = SG_DEFAULT_BLOCKED_LIMIT;
+	pol->dest_limit = SG_DEFAULT_DEST_LIMIT;
+	pol->flag_tunnel = 1;
+	pol->ban_scope = SMTPGATE_SCOPE_SMTP;
+	pol->host_prefix[0] = 32;
+	pol->host_prefix[1] = 64;
+	pol->max_hosts = SG_DEFAULT_MAX_HOSTS;
+	pol->max_bans = SG_DEFAULT_MAX_BANS;
 	return pol;
 }
 
-static void sg_mask_make(union nf_inet_addr *mask, unsigned int words,
-			 unsigned int len)
+/* Watches @port, once; the list keeps the order ports were given in. */
+void sg_policy_add_port(struct sg_policy *pol, u16 port)
 {
-	unsigned int i;
+	if (sg_port_watched(&pol->ports, port) || pol->n_ports == SG_MAX_PORTS)
+		return;
+	sg_port_set(&pol->ports, port);
+	pol->port_list[pol->n_ports++] = port;
+}
+
+/* Starts a list from scratch (the first port an operator gives). */
+void sg_policy_clear_ports(struct sg_policy *pol)
+{
+	memset(&pol->ports, 0, sizeof(pol->ports));
+	pol->n_ports = 0;
+}
+
+void sg_mask_make(union nf_inet_addr *mask, u8 family, unsigned int len)
+{
+	unsigned int i, words = family == NFPROTO_IPV4 ? 1 : 4;
 
 	memset(mask, 0, sizeof(*mask));
 	for (i = 0; i < words && len; i++) {
@@ -62,6 +89,36 @@ static void sg_mask_make(union nf_inet_addr *mask, unsigned int words,
 		mask->all[i] = htonl(~0U << (32 - bits));
 		len -= bits;
 	}
+}
+
+/* The hash key of @a masked to @len bits. */
+void sg_key_make(struct sg_key *key, u8 family, const union nf_inet_addr *a,
+		 unsigned int len)
+{
+	union nf_inet_addr mask;
+	unsigned int i;
+
+	sg_mask_make(&mask, family, len);
+	for (i = 0; i < 4; i++)
+		key->addr.all[i] = a->all[i] & mask.all[i];
+	key->family = family;
+	key->len = len;
+}
+
+/* Return: 0, or -EDOM when @addr has bits set past @len. */
+int sg_prefix_init(struct sg_prefix *p, u8 family,
+		   const union nf_inet_addr *addr, unsigned int len)
+{
+	unsigned int i;
+
+	p->family = family;
+	p->len = len;
+	p->addr = *addr;
+	sg_mask_make(&p->mask, family, len);
+	for (i = 0; i < 4; i++)
+		if (p->addr.all[i] & ~p->mask.all[i])
+			return -EDOM;
+	return 0;
 }
 
 /**
@@ -81,17 +138,18 @@ int sg_prefix_parse(const char *s, size_t len, struct sg_prefix *p)
 {
 	const char *slash = strnchr(s, len, '/');
 	size_t alen = slash ? slash - s : len;
-	unsigned int max, plen, i;
+	union nf_inet_addr addr = {};
+	unsigned int max, plen;
 	const char *end;
+	u8 family;
 	char num[4];
 
-	memset(p, 0, sizeof(*p));
-	if (in4_pton(s, alen, (u8 *)&p->addr.ip, -1, &end) && end == s + alen) {
-		p->family = NFPROTO_IPV4;
+	if (in4_pton(s, alen, (u8 *)&addr.ip, -1, &end) && end == s + alen) {
+		family = NFPROTO_IPV4;
 		max = 32;
-	} else if (in6_pton(s, alen, (u8 *)&p->addr.in6, -1, &end) &&
+	} else if (in6_pton(s, alen, (u8 *)&addr.in6, -1, &end) &&
 		   end == s + alen) {
-		p->family = NFPROTO_IPV6;
+		family = NFPROTO_IPV6;
 		max = 128;
 	} else {
 		return -EINVAL;
@@ -108,12 +166,7 @@ int sg_prefix_parse(const char *s, size_t len, struct sg_prefix *p)
 		if (kstrtouint(num, 10, &plen) || plen > max)
 			return -ERANGE;
 	}
-	p->len = plen;
-	sg_mask_make(&p->mask, max / 32, plen);
-	for (i = 0; i < 4; i++)
-		if (p->addr.all[i] & ~p->mask.all[i])
-			return -EDOM;
-	return 0;
+	return sg_prefix_init(p, family, &addr, plen);
 }
 
 static bool sg_prefix_match(const struct sg_prefix *p,
@@ -259,47 +312,86 @@ static int sg_features_get(struct sg_net *sn, const struct sg_policy *pol)
 	return 0;
 }
 
+/*
+ * The host table @pol needs: the current one if its shape still fits (the
+ * hosts' evidence survives a policy change), else a new one.  NULL with
+ * *@err set when memory runs out.
+ */
+static struct sg_host_table *sg_hosts_for(struct sg_net *sn,
+					  const struct sg_policy *pol,
+					  struct sg_host_table *cur, int *err)
+{
+	struct sg_host_table *t;
+
+	*err = 0;
+	if (!sg_needs_hooks(pol))
+		return NULL;
+	if (sg_host_table_fits(cur, pol))
+		return cur;
+	t = sg_host_table_new(pol, ++sn->generation);
+	if (!t)
+		*err = -ENOMEM;
+	return t;
+}
+
 /**
  * sg_policy_install() - make @pol the policy of a namespace
  * @sn:		the namespace
  * @pol:	the new policy; owned by this function from now on
  *
- * Either the new policy is in force on return, with the hooks, NAT and
- * logger it needs, or the old one still is, unchanged.
+ * Either the new policy is in force on return, with the hooks, NAT, logger
+ * and host table it needs, or the old one still is, unchanged.  Changing
+ * the host prefix lengths or the host cap starts a new, empty host table.
  *
  * Return: 0 or a negative errno.
  */
 int sg_policy_install(struct sg_net *sn, struct sg_policy *pol)
 {
+	struct sg_host_table *cur, *t;
 	struct sg_policy *old;
 	int err;
 
 	mutex_lock(&sn->lock);
 	old = rcu_dereference_protected(sn->policy, lockdep_is_held(&sn->lock));
-	err = sg_features_get(sn, pol);
+	cur = rcu_dereference_protected(sn->hosts, lockdep_is_held(&sn->lock));
+	t = sg_hosts_for(sn, pol, cur, &err);
+	if (!err)
+		err = sg_features_get(sn, pol);
 	if (err) {
 		sg_features_put(sn, old);
 		mutex_unlock(&sn->lock);
+		if (t != cur)
+			sg_host_table_free(t);
 		kvfree(pol);
 		return err;
 	}
+	pol->generation = old ? old->generation + 1 : 1;
+	rcu_assign_pointer(sn->hosts, t);
 	rcu_assign_pointer(sn->policy, pol);
 	sg_features_put(sn, pol);
 	mutex_unlock(&sn->lock);
+	if (t != cur) {
+		synchronize_rcu();
+		sg_host_table_free(cur);
+	}
 	if (old)
 		kvfree_rcu(old, rcu);
 	return 0;
 }
 
-/* Leaves the namespace with no policy, no hooks, no NAT, no logger. */
+/* Leaves the namespace with no policy, hooks, NAT, logger or hosts. */
 void sg_policy_release(struct sg_net *sn)
 {
+	struct sg_host_table *t;
 	struct sg_policy *old;
 
 	mutex_lock(&sn->lock);
 	old = rcu_replace_pointer(sn->policy, NULL, lockdep_is_held(&sn->lock));
+	t = rcu_replace_pointer(sn->hosts, NULL, lockdep_is_held(&sn->lock));
 	sg_features_put(sn, NULL);
 	mutex_unlock(&sn->lock);
+	synchronize_rcu();
+	sg_host_table_free(t);
 	if (old)
 		kvfree_rcu(old, rcu);
 }

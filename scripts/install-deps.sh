@@ -9,7 +9,7 @@ PKGS="build-essential pkg-config kmod cpio xz-utils busybox-static
 qemu-system-x86 linux-image-amd64 linux-headers-amd64 linux-source-6.1
 linux-image-${KVER_612}-unsigned linux-headers-${KVER_612}
 libnl-3-dev libnl-genl-3-dev libnetfilter-queue-dev libmnl-dev libxtables-dev
-iproute2 iptables nftables ipset conntrack tcpdump iperf3 socat jq
+iproute2 iputils-ping iptables nftables ipset conntrack tcpdump iperf3 socat jq
 postfix dovecot-core swaks python3-scapy miredo miredo-server
 clang-14 libclang-rt-14-dev valgrind dkms man-db"
 

@@ -7,10 +7,10 @@
  *
  * Packet classes
  * --------------
- * Every forwarded packet whose source lies in an internal prefix is put in
- * one class:
+ * Every forwarded packet is put in one class:
  *
- *   SMTPGATE_CLASS_OTHER   not SMTP; never touched.
+ *   SMTPGATE_CLASS_OTHER   not SMTP; never touched (unless its source is
+ *                          banned with scope "all").
  *   SMTPGATE_CLASS_SMTP4   TCP to a watched port over IPv4.
  *   SMTPGATE_CLASS_SMTP6   TCP to a watched port over IPv6, after walking
  *                          hop-by-hop, routing, destination-options, AH
@@ -22,8 +22,8 @@
  *
  * Actions
  * -------
- * SMTPGATE_CLASS_SMTP4/SMTP6 get the policy's action, the tunnelled classes
- * get its tunnel action (which cannot be "redirect"):
+ * SMTP from an internal, non-exempt source gets the policy's action
+ * (smtp4, smtp6) or tunnel action (teredo, sixin4):
  *
  *   SMTPGATE_ACTION_DROP      drop silently.
  *   SMTPGATE_ACTION_LOG       log through nf_log and let it pass.
@@ -31,17 +31,144 @@
  *   SMTPGATE_ACTION_REDIRECT  rewrite the destination to the submission
  *                             server (conntrack NAT) when the connection is
  *                             new; what cannot be redirected is dropped.
+ *                             Not valid as tunnel action.
  *
- * Log lines carry the prefix "smtpgate: " followed by the class name
- * ("smtp4", "smtp6", "teredo", "sixin4").
+ * Log lines carry the prefix "smtpgate: " followed by the class name.
+ *
+ * Generic netlink API
+ * -------------------
+ * Family SMTPGATE_GENL_NAME, version SMTPGATE_GENL_VERSION, multicast group
+ * SMTPGATE_GENL_MCGRP_EVENTS.  Every command acts on the caller's network
+ * namespace.  Every command but SMTPGATE_CMD_STATS_GET needs CAP_NET_ADMIN
+ * in the initial user namespace (they change state or reveal hosts and
+ * servers).  Joining the event group needs CAP_NET_ADMIN over the
+ * namespace (a namespace's events only ever come from its own state).
+ * Unknown attributes are rejected; every rejection carries an extack
+ * message naming the attribute.  Addresses are in network byte order;
+ * times are seconds.
+ *
+ * A prefix is a nest of
+ *     SMTPGATE_A_PREFIX_FAMILY: u16, AF_INET or AF_INET6
+ *     SMTPGATE_A_PREFIX_ADDR: binary, 4 bytes (AF_INET) or 16 (AF_INET6)
+ *     SMTPGATE_A_PREFIX_LEN: u8, 0-32 or 0-128; absent: the full length.
+ *                            Host bits past it must be zero.
+ * and a prefix list is a nest of SMTPGATE_A_PREFIX_ENTRY prefix nests.
+ *
+ * SMTPGATE_CMD_POLICY_SET: replaces the whole policy as one generation.
+ * SMTPGATE_CMD_POLICY_GET: returns exactly what the last set stored.
+ *     SMTPGATE_A_POLICY: nest, all optional on set (absent: default)
+ *         SMTPGATE_A_POLICY_INTERNAL: prefix list (max 32)
+ *         SMTPGATE_A_POLICY_EXEMPT: prefix list (max 32)
+ *         SMTPGATE_A_POLICY_WALLED_GARDEN: prefix list (max 32), the
+ *             destinations a host banned with scope "all" may still reach
+ *         SMTPGATE_A_POLICY_ACTION: u8, enum smtpgate_action (drop)
+ *         SMTPGATE_A_POLICY_TUNNEL_ACTION: u8, not redirect (drop)
+ *         SMTPGATE_A_POLICY_SUBMISSION4: binary 4 bytes, IPv4 address
+ *         SMTPGATE_A_POLICY_SUBMISSION6: binary 16 bytes, IPv6 address
+ *             (redirect needs at least one of the two)
+ *         SMTPGATE_A_POLICY_SUBMISSION_PORT: u16, 1-65535 (587)
+ *         SMTPGATE_A_POLICY_SUBMISSION_TLS_PORT: u16, 0-65535 (0: 465 is
+ *             dropped under redirect)
+ *         SMTPGATE_A_POLICY_PORTS: nest of SMTPGATE_A_PORT u16 (1-65535),
+ *             1-32 of them (25, 465)
+ *         SMTPGATE_A_POLICY_WINDOW: u32, 1-86400, the window the limits
+ *             below count over (60)
+ *         SMTPGATE_A_POLICY_RATE_LIMIT: u32, connection attempts per
+ *             window that flag a host; 0 disables (15)
+ *         SMTPGATE_A_POLICY_BLOCKED_LIMIT: u32, blocked attempts per window
+ *             that flag a host; 0 disables (10)
+ *         SMTPGATE_A_POLICY_DEST_LIMIT: u32, distinct destinations per
+ *             window that flag a host; 0 disables (10)
+ *         SMTPGATE_A_POLICY_FLAG_TUNNEL: u8, 0 or 1: flag on any tunnelled
+ *             SMTP attempt (1)
+ *         SMTPGATE_A_POLICY_BAN_SCOPE: u8, enum smtpgate_scope, the scope
+ *             the daemon gives the bans it decides (smtp)
+ *         SMTPGATE_A_POLICY_HOST_PREFIX4: u8, 8-32: IPv4 sources are
+ *             tracked per prefix of this length (32)
+ *         SMTPGATE_A_POLICY_HOST_PREFIX6: u8, 16-128 (64), so address
+ *             rotation inside a /64 is one host
+ *         SMTPGATE_A_POLICY_MAX_HOSTS: u32, 16-16777216 (65536)
+ *         SMTPGATE_A_POLICY_MAX_BANS: u32, 16-16777216 (1048576)
+ *         SMTPGATE_A_POLICY_GENERATION: u32, get only: bumped by every set
+ *     Changing the host prefix lengths forgets every tracked host.
+ *
+ * SMTPGATE_CMD_HOST_GET
+ *     doit: SMTPGATE_A_HOST nest with SMTPGATE_A_HOST_FAMILY and _ADDR, any
+ *           address of the host (it is aggregated by the policy's host
+ *           prefix lengths).  Replies with the host or -ENOENT.
+ *     dump: every tracked host; SMTPGATE_A_FLAGS with
+ *           SMTPGATE_F_FLAGGED_ONLY lists only flagged ones.
+ *     SMTPGATE_A_HOST: nest
+ *         SMTPGATE_A_HOST_FAMILY, _ADDR, _PREFIX_LEN: the host's prefix
+ *         SMTPGATE_A_HOST_FIRST_SEEN, _LAST_SEEN: u64, Unix time
+ *         SMTPGATE_A_HOST_ATTEMPTS: nest, one u32 per class, the attribute
+ *             type being the enum smtpgate_class: connection attempts (TCP
+ *             SYNs, inner ones for tunnels)
+ *         SMTPGATE_A_HOST_BLOCKED, _REDIRECTED, _LOGGED: u32, packets
+ *         SMTPGATE_A_HOST_RATE: u32, attempts in the current window
+ *         SMTPGATE_A_HOST_BLOCKED_RATE: u32, blocked attempts in the window
+ *         SMTPGATE_A_HOST_DESTINATIONS: u32, distinct destinations in the
+ *             window (exact up to 4, estimated beyond)
+ *         SMTPGATE_A_HOST_FLAGS: u32, SMTPGATE_HOST_F_*
+ *         SMTPGATE_A_HOST_REASONS: u32, SMTPGATE_REASON_* why it was flagged
+ *         SMTPGATE_A_HOST_FLAGGED_AT: u64, Unix time (flagged hosts only)
+ *
+ * SMTPGATE_CMD_HOST_FORGET: SMTPGATE_A_HOST with the address; -ENOENT if
+ *     not tracked.  Without SMTPGATE_A_HOST: forgets every host.
+ *
+ * SMTPGATE_CMD_BAN_ADD: one SMTPGATE_A_BAN, or SMTPGATE_A_BANS, a nest of
+ *     SMTPGATE_A_BAN nests (batched; all or nothing).  Adding an existing
+ *     ban (same prefix) replaces its scope, timeout and reason.  A full
+ *     table fails with -ENOSPC.  SMTPGATE_A_FLAGS with SMTPGATE_F_QUIET
+ *     sends no SMTPGATE_CMD_BAN_ADDED events (for restoring saved bans).
+ * SMTPGATE_CMD_BAN_DEL: one SMTPGATE_A_BAN (address and length); -ENOENT if
+ *     no such ban.
+ * SMTPGATE_CMD_BAN_GET
+ *     doit: SMTPGATE_A_BAN with an address (full length): replies with a
+ *           ban covering it, or -ENOENT: "is this address banned?".
+ *     dump: every ban, exact across many recvmsg calls; a change during
+ *           the dump sets NLM_F_DUMP_INTR.
+ * SMTPGATE_CMD_BAN_FLUSH: removes every ban; no events.
+ *     SMTPGATE_A_BAN: nest
+ *         SMTPGATE_A_BAN_FAMILY, _ADDR, _PREFIX_LEN: as in a prefix
+ *         SMTPGATE_A_BAN_SCOPE: u8, enum smtpgate_scope (smtp)
+ *         SMTPGATE_A_BAN_TIMEOUT: u32, 1-315360000 seconds on add; absent:
+ *             permanent.  On get: seconds left (absent: permanent).
+ *         SMTPGATE_A_BAN_REASON: string, at most 63 bytes
+ *         SMTPGATE_A_BAN_CREATED: u64, Unix time (get only)
+ *         SMTPGATE_A_BAN_DROPS: u64, packets dropped (get only)
+ *
+ * SMTPGATE_CMD_STATS_GET: SMTPGATE_A_STATS nest
+ *     SMTPGATE_A_STATS_PACKETS: nest of SMTPGATE_A_STATS_ENTRY nests, each
+ *         SMTPGATE_A_STATS_CLASS: u8, SMTPGATE_A_STATS_VERDICT: u8 (enum
+ *         smtpgate_verdict), SMTPGATE_A_STATS_COUNT: u64
+ *     SMTPGATE_A_STATS_HOSTS, _FLAGGED, _BANS: u32, table sizes now
+ *     SMTPGATE_A_STATS_HOST_EVICTIONS: u64, hosts evicted by the cap
+ *     SMTPGATE_A_STATS_HOST_CAP_MISSES: u64, packets from hosts that could
+ *         not be tracked (table full, all flagged)
+ *     SMTPGATE_A_STATS_BAN_CAP_REJECTS: u64, bans refused by the cap
+ *     SMTPGATE_A_STATS_EVENT_LOSSES: u64, events not delivered
+ *     SMTPGATE_A_STATS_HOST_BYTES, _BAN_BYTES: u32, memory per entry
+ *
+ * Events (group SMTPGATE_GENL_MCGRP_EVENTS), in the namespace concerned:
+ *     SMTPGATE_CMD_HOST_FLAGGED: SMTPGATE_A_HOST with the evidence.
+ *     SMTPGATE_CMD_BAN_ADDED, _BAN_EXPIRED, _BAN_REMOVED: SMTPGATE_A_BAN,
+ *         and SMTPGATE_A_HOST when the host is tracked.
  */
 #ifndef _UAPI_LINUX_SMTPGATE_H
 #define _UAPI_LINUX_SMTPGATE_H
 
+#include <linux/const.h>
+
 #define SMTPGATE_GENL_NAME		"smtpgate"
 #define SMTPGATE_GENL_VERSION		1
+#define SMTPGATE_GENL_MCGRP_EVENTS	"events"
 
 #define SMTPGATE_DEFAULT_SUBMISSION_PORT	587
+#define SMTPGATE_MAX_PREFIXES		32
+#define SMTPGATE_MAX_PORTS		32
+#define SMTPGATE_MAX_BAN_TIMEOUT	315360000	/* ten years */
+#define SMTPGATE_BAN_REASON_LEN		64		/* with the NUL */
 
 enum smtpgate_class {
 	SMTPGATE_CLASS_OTHER,
@@ -64,5 +191,195 @@ enum smtpgate_action {
 };
 
 #define SMTPGATE_ACTION_MAX (__SMTPGATE_ACTION_MAX - 1)
+
+/* What happened to a packet, for the statistics. */
+enum smtpgate_verdict {
+	SMTPGATE_VERDICT_PASS,		/* not ours, or exempt */
+	SMTPGATE_VERDICT_DROP,
+	SMTPGATE_VERDICT_LOG,
+	SMTPGATE_VERDICT_DROPLOG,
+	SMTPGATE_VERDICT_REDIRECT,
+	SMTPGATE_VERDICT_BANNED,	/* dropped by a ban */
+	__SMTPGATE_VERDICT_MAX
+};
+
+#define SMTPGATE_VERDICT_MAX (__SMTPGATE_VERDICT_MAX - 1)
+
+enum smtpgate_scope {
+	SMTPGATE_SCOPE_UNSPEC,
+	SMTPGATE_SCOPE_SMTP,		/* SMTP of every class is dropped */
+	SMTPGATE_SCOPE_ALL,		/* all forwarded traffic but the walled garden */
+	__SMTPGATE_SCOPE_MAX
+};
+
+#define SMTPGATE_SCOPE_MAX (__SMTPGATE_SCOPE_MAX - 1)
+
+/* SMTPGATE_A_FLAGS */
+#define SMTPGATE_F_FLAGGED_ONLY		_BITUL(0)
+#define SMTPGATE_F_QUIET		_BITUL(1)
+#define SMTPGATE_F_ALL			(SMTPGATE_F_FLAGGED_ONLY | SMTPGATE_F_QUIET)
+
+/* SMTPGATE_A_HOST_FLAGS */
+#define SMTPGATE_HOST_F_FLAGGED		_BITUL(0)
+#define SMTPGATE_HOST_F_EXEMPT		_BITUL(1)
+#define SMTPGATE_HOST_F_ALL		(SMTPGATE_HOST_F_FLAGGED | SMTPGATE_HOST_F_EXEMPT)
+
+/* SMTPGATE_A_HOST_REASONS: why a host was flagged */
+#define SMTPGATE_REASON_RATE		_BITUL(0)	/* attempts per window */
+#define SMTPGATE_REASON_BLOCKED		_BITUL(1)	/* blocked attempts */
+#define SMTPGATE_REASON_DESTINATIONS	_BITUL(2)	/* distinct servers */
+#define SMTPGATE_REASON_TUNNEL		_BITUL(3)	/* tunnelled SMTP */
+#define SMTPGATE_REASON_ALL		(SMTPGATE_REASON_RATE | \
+					 SMTPGATE_REASON_BLOCKED | \
+					 SMTPGATE_REASON_DESTINATIONS | \
+					 SMTPGATE_REASON_TUNNEL)
+
+enum smtpgate_cmd {
+	SMTPGATE_CMD_UNSPEC,
+	SMTPGATE_CMD_POLICY_SET,
+	SMTPGATE_CMD_POLICY_GET,
+	SMTPGATE_CMD_HOST_GET,
+	SMTPGATE_CMD_HOST_FORGET,
+	SMTPGATE_CMD_BAN_ADD,
+	SMTPGATE_CMD_BAN_DEL,
+	SMTPGATE_CMD_BAN_GET,
+	SMTPGATE_CMD_BAN_FLUSH,
+	SMTPGATE_CMD_STATS_GET,
+	SMTPGATE_CMD_HOST_FLAGGED,	/* event */
+	SMTPGATE_CMD_BAN_ADDED,		/* event */
+	SMTPGATE_CMD_BAN_EXPIRED,	/* event */
+	SMTPGATE_CMD_BAN_REMOVED,	/* event */
+	__SMTPGATE_CMD_MAX
+};
+
+#define SMTPGATE_CMD_MAX (__SMTPGATE_CMD_MAX - 1)
+
+enum smtpgate_attr {
+	SMTPGATE_A_UNSPEC,
+	SMTPGATE_A_POLICY,
+	SMTPGATE_A_HOST,
+	SMTPGATE_A_BAN,
+	SMTPGATE_A_BANS,
+	SMTPGATE_A_STATS,
+	SMTPGATE_A_FLAGS,
+	SMTPGATE_A_PAD,
+	__SMTPGATE_A_MAX
+};
+
+#define SMTPGATE_A_MAX (__SMTPGATE_A_MAX - 1)
+
+enum smtpgate_prefix_attr {
+	SMTPGATE_A_PREFIX_UNSPEC,
+	SMTPGATE_A_PREFIX_FAMILY,
+	SMTPGATE_A_PREFIX_ADDR,
+	SMTPGATE_A_PREFIX_LEN,
+	__SMTPGATE_A_PREFIX_MAX
+};
+
+#define SMTPGATE_A_PREFIX_MAX (__SMTPGATE_A_PREFIX_MAX - 1)
+
+/* The one attribute type inside a prefix list. */
+#define SMTPGATE_A_PREFIX_ENTRY		1
+/* The one attribute type inside SMTPGATE_A_POLICY_PORTS. */
+#define SMTPGATE_A_PORT			1
+
+enum smtpgate_policy_attr {
+	SMTPGATE_A_POLICY_UNSPEC,
+	SMTPGATE_A_POLICY_INTERNAL,
+	SMTPGATE_A_POLICY_EXEMPT,
+	SMTPGATE_A_POLICY_WALLED_GARDEN,
+	SMTPGATE_A_POLICY_ACTION,
+	SMTPGATE_A_POLICY_TUNNEL_ACTION,
+	SMTPGATE_A_POLICY_SUBMISSION4,
+	SMTPGATE_A_POLICY_SUBMISSION6,
+	SMTPGATE_A_POLICY_SUBMISSION_PORT,
+	SMTPGATE_A_POLICY_SUBMISSION_TLS_PORT,
+	SMTPGATE_A_POLICY_PORTS,
+	SMTPGATE_A_POLICY_WINDOW,
+	SMTPGATE_A_POLICY_RATE_LIMIT,
+	SMTPGATE_A_POLICY_BLOCKED_LIMIT,
+	SMTPGATE_A_POLICY_DEST_LIMIT,
+	SMTPGATE_A_POLICY_FLAG_TUNNEL,
+	SMTPGATE_A_POLICY_BAN_SCOPE,
+	SMTPGATE_A_POLICY_HOST_PREFIX4,
+	SMTPGATE_A_POLICY_HOST_PREFIX6,
+	SMTPGATE_A_POLICY_MAX_HOSTS,
+	SMTPGATE_A_POLICY_MAX_BANS,
+	SMTPGATE_A_POLICY_GENERATION,
+	__SMTPGATE_A_POLICY_MAX
+};
+
+#define SMTPGATE_A_POLICY_MAX (__SMTPGATE_A_POLICY_MAX - 1)
+
+enum smtpgate_host_attr {
+	SMTPGATE_A_HOST_UNSPEC,
+	SMTPGATE_A_HOST_FAMILY,
+	SMTPGATE_A_HOST_ADDR,
+	SMTPGATE_A_HOST_PREFIX_LEN,
+	SMTPGATE_A_HOST_FIRST_SEEN,
+	SMTPGATE_A_HOST_LAST_SEEN,
+	SMTPGATE_A_HOST_ATTEMPTS,
+	SMTPGATE_A_HOST_BLOCKED,
+	SMTPGATE_A_HOST_REDIRECTED,
+	SMTPGATE_A_HOST_LOGGED,
+	SMTPGATE_A_HOST_RATE,
+	SMTPGATE_A_HOST_BLOCKED_RATE,
+	SMTPGATE_A_HOST_DESTINATIONS,
+	SMTPGATE_A_HOST_FLAGS,
+	SMTPGATE_A_HOST_REASONS,
+	SMTPGATE_A_HOST_FLAGGED_AT,
+	SMTPGATE_A_HOST_PAD,
+	__SMTPGATE_A_HOST_MAX
+};
+
+#define SMTPGATE_A_HOST_MAX (__SMTPGATE_A_HOST_MAX - 1)
+
+enum smtpgate_ban_attr {
+	SMTPGATE_A_BAN_UNSPEC,
+	SMTPGATE_A_BAN_FAMILY,
+	SMTPGATE_A_BAN_ADDR,
+	SMTPGATE_A_BAN_PREFIX_LEN,
+	SMTPGATE_A_BAN_SCOPE,
+	SMTPGATE_A_BAN_TIMEOUT,
+	SMTPGATE_A_BAN_REASON,
+	SMTPGATE_A_BAN_CREATED,
+	SMTPGATE_A_BAN_DROPS,
+	SMTPGATE_A_BAN_PAD,
+	__SMTPGATE_A_BAN_MAX
+};
+
+#define SMTPGATE_A_BAN_MAX (__SMTPGATE_A_BAN_MAX - 1)
+
+enum smtpgate_stats_attr {
+	SMTPGATE_A_STATS_UNSPEC,
+	SMTPGATE_A_STATS_PACKETS,
+	SMTPGATE_A_STATS_HOSTS,
+	SMTPGATE_A_STATS_FLAGGED,
+	SMTPGATE_A_STATS_BANS,
+	SMTPGATE_A_STATS_HOST_EVICTIONS,
+	SMTPGATE_A_STATS_HOST_CAP_MISSES,
+	SMTPGATE_A_STATS_BAN_CAP_REJECTS,
+	SMTPGATE_A_STATS_EVENT_LOSSES,
+	SMTPGATE_A_STATS_HOST_BYTES,
+	SMTPGATE_A_STATS_BAN_BYTES,
+	SMTPGATE_A_STATS_PAD,
+	__SMTPGATE_A_STATS_MAX
+};
+
+#define SMTPGATE_A_STATS_MAX (__SMTPGATE_A_STATS_MAX - 1)
+
+/* Inside SMTPGATE_A_STATS_PACKETS. */
+#define SMTPGATE_A_STATS_ENTRY		1
+
+enum smtpgate_stats_entry_attr {
+	SMTPGATE_A_STATS_ENTRY_UNSPEC,
+	SMTPGATE_A_STATS_CLASS,
+	SMTPGATE_A_STATS_VERDICT,
+	SMTPGATE_A_STATS_COUNT,
+	SMTPGATE_A_STATS_ENTRY_PAD,
+	__SMTPGATE_A_STATS_ENTRY_MAX
+};
+
+#define SMTPGATE_A_STATS_ENTRY_MAX (__SMTPGATE_A_STATS_ENTRY_MAX - 1)
 
 #endif /* _UAPI_LINUX_SMTPGATE_H */

@@ -1,0 +1,720 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Bans: addresses and prefixes whose traffic is dropped until they expire.
+ *
+ * One rhashtable per namespace holds every ban, keyed by (family, prefix
+ * length, address).  The packet path masks the source to each prefix length
+ * that has bans, longest first, and does one lookup per length: the cost
+ * depends on how many lengths are in use, not on how many bans there are.
+ * The list of lengths in use is a small RCU-published array, rebuilt when a
+ * length gains its first ban or loses its last.
+ *
+ * Writers, dumps and expiry serialise on bans->lock.  Entries are 48 bytes;
+ * they are freed after a grace period, in batches where there are many.
+ */
+#include <linux/rhashtable.h>
+#include <linux/slab.h>
+#include <net/genetlink.h>
+#include <net/sock.h>
+
+#include "smtpgate.h"
+
+struct sg_reason {
+	struct list_head list;
+	unsigned int refs;	/* under bans->lock */
+	char text[];
+};
+
+struct sg_ban {
+	struct rhash_head node;
+	struct sg_key key;
+	u8 scope;
+	u8 pad;
+	u32 expires;		/* boot-time seconds; 0: never */
+	u32 created;		/* boot-time seconds */
+	atomic_t drops;
+	struct sg_reason *reason;
+};
+
+/* Prefix lengths in use, longest first: all bans, and scope "all" only. */
+struct sg_ban_lens {
+	struct rcu_head rcu;
+	u8 n_any[2];
+	u8 n_all[2];
+	u8 any[2][129];
+	u8 all[2][129];
+};
+
+static const struct rhashtable_params sg_ban_params = {
+	.head_offset = offsetof(struct sg_ban, node),
+	.key_offset = offsetof(struct sg_ban, key),
+	.key_len = SG_KEY_LEN,
+	.automatic_shrinking = true,
+};
+
+static struct kmem_cache *sg_ban_cache;
+
+size_t sg_ban_bytes(void)
+{
+	return sizeof(struct sg_ban);
+}
+
+static bool sg_ban_expired(const struct sg_ban *ban, u32 now)
+{
+	u32 expires = READ_ONCE(ban->expires);
+
+	return expires && (s32)(now - expires) >= 0;
+}
+
+/**
+ * sg_ban_match() - the ban that covers a source, if any
+ * @sn:		the namespace
+ * @family:	NFPROTO_IPV4 or NFPROTO_IPV6
+ * @addr:	the source address
+ * @smtp:	whether the packet is SMTP (scope "smtp" bans apply)
+ *
+ * Called under RCU in the packet path.  An expired ban no longer matches,
+ * even before the expiry work removes it.
+ */
+const struct sg_ban *sg_ban_match(struct sg_net *sn, u8 family,
+				  const union nf_inet_addr *addr, bool smtp)
+{
+	const struct sg_ban_lens *lens = rcu_dereference(sn->bans.lens);
+	unsigned int f = sg_fam(family), i, n;
+	const struct sg_ban *ban;
+	const u8 *len;
+	struct sg_key key;
+
+	if (!lens)
+		return NULL;
+	n = smtp ? lens->n_any[f] : lens->n_all[f];
+	len = smtp ? lens->any[f] : lens->all[f];
+	for (i = 0; i < n; i++) {
+		sg_key_make(&key, family, addr, len[i]);
+		ban = rhashtable_lookup(&sn->bans.table, &key, sg_ban_params);
+		if (ban && (smtp || READ_ONCE(ban->scope) == SMTPGATE_SCOPE_ALL) &&
+		    !sg_ban_expired(ban, sg_now()))
+			return ban;
+	}
+	return NULL;
+}
+
+const struct sg_key *sg_ban_key(const struct sg_ban *ban)
+{
+	return &ban->key;
+}
+
+void sg_ban_hit(const struct sg_ban *ban)
+{
+	atomic_inc((atomic_t *)&ban->drops);
+}
+
+/* Publishes the lengths in use, rebuilt from the counts, in @lens. */
+static void sg_lens_publish(struct sg_bans *b, struct sg_ban_lens *lens)
+{
+	struct sg_ban_lens *old;
+	unsigned int f;
+	int len;
+
+	lockdep_assert_held(&b->lock);
+	memset(lens, 0, sizeof(*lens));
+	for (f = 0; f < 2; f++) {
+		for (len = f ? 128 : 32; len >= 0; len--) {
+			if (b->lens_count[f][len])
+				lens->any[f][lens->n_any[f]++] = len;
+			if (b->lens_count_all[f][len])
+				lens->all[f][lens->n_all[f]++] = len;
+		}
+	}
+	old = rcu_replace_pointer(b->lens, lens, lockdep_is_held(&b->lock));
+	if (old)
+		kfree_rcu(old, rcu);
+}
+
+/* Counts @ban in or out of its length; true when the lengths changed. */
+static bool sg_lens_account(struct sg_bans *b, const struct sg_ban *ban,
+			    int delta)
+{
+	unsigned int f = sg_fam(ban->key.family), len = ban->key.len;
+	bool was_any = b->lens_count[f][len], was_all = b->lens_count_all[f][len];
+
+	b->lens_count[f][len] += delta;
+	if (ban->scope == SMTPGATE_SCOPE_ALL)
+		b->lens_count_all[f][len] += delta;
+	return was_any != !!b->lens_count[f][len] ||
+	       was_all != !!b->lens_count_all[f][len];
+}
+
+static struct sg_reason *sg_reason_get(struct sg_bans *b, const char *text)
+{
+	struct sg_reason *r;
+	size_t len;
+
+	if (!*text)
+		return NULL;
+	list_for_each_entry(r, &b->reasons, list) {
+		if (!strcmp(r->text, text)) {
+			r->refs++;
+			return r;
+		}
+	}
+	len = strlen(text) + 1;
+	r = kmalloc(struct_size(r, text, len), GFP_KERNEL);
+	if (!r)
+		return ERR_PTR(-ENOMEM);
+	memcpy(r->text, text, len);
+	r->refs = 1;
+	list_add(&r->list, &b->reasons);
+	return r;
+}
+
+static void sg_reason_put(struct sg_bans *b, struct sg_reason *r)
+{
+	lockdep_assert_held(&b->lock);
+	if (r && !--r->refs) {
+		list_del(&r->list);
+		kfree(r);
+	}
+}
+
+static u32 sg_expires(u32 now, u32 timeout)
+{
+	u32 expires = now + timeout;
+
+	return timeout ? (expires ?: 1) : 0;
+}
+
+static void sg_next_expiry(struct sg_bans *b, u32 expires)
+{
+	if (expires && (!b->next_expiry || (s32)(expires - b->next_expiry) < 0))
+		b->next_expiry = expires;
+}
+
+/* Applies @spec to an existing ban: scope, timeout, reason. */
+static bool sg_ban_update(struct sg_bans *b, struct sg_ban *ban,
+			  const struct sg_ban_spec *spec,
+			  struct sg_reason *reason, u32 now)
+{
+	bool changed = false;
+
+	if (ban->scope != spec->scope) {
+		changed |= sg_lens_account(b, ban, -1);
+		WRITE_ONCE(ban->scope, spec->scope);
+		changed |= sg_lens_account(b, ban, 1);
+	}
+	WRITE_ONCE(ban->expires, sg_expires(now, spec->timeout));
+	sg_next_expiry(b, ban->expires);
+	sg_reason_put(b, ban->reason);
+	ban->reason = reason;
+	return changed;
+}
+
+/* Inserts @n fresh bans; on failure none of them stays in the table. */
+static int sg_bans_insert(struct sg_bans *b, struct sg_ban **fresh,
+			  unsigned int n)
+{
+	unsigned int i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		err = rhashtable_insert_fast(&b->table, &fresh[i]->node,
+					     sg_ban_params);
+		if (err)
+			goto undo;
+	}
+	return 0;
+undo:
+	while (i--)
+		rhashtable_remove_fast(&b->table, &fresh[i]->node, sg_ban_params);
+	return err;
+}
+
+struct sg_batch {
+	struct sg_ban **slot;		/* the ban each spec lands in */
+	struct sg_ban **fresh;		/* the new ones among them */
+	struct sg_reason **reason;	/* interned, until committed */
+	unsigned int n_fresh;
+};
+
+static void sg_batch_free(struct sg_batch *bt)
+{
+	kvfree(bt->slot);
+	kvfree(bt->fresh);
+	kvfree(bt->reason);
+}
+
+static int sg_batch_alloc(struct sg_batch *bt, unsigned int n)
+{
+	bt->n_fresh = 0;
+	bt->slot = kvcalloc(n, sizeof(*bt->slot), GFP_KERNEL);
+	bt->fresh = kvcalloc(n, sizeof(*bt->fresh), GFP_KERNEL);
+	bt->reason = kvcalloc(n, sizeof(*bt->reason), GFP_KERNEL);
+	if (bt->slot && bt->fresh && bt->reason)
+		return 0;
+	sg_batch_free(bt);
+	return -ENOMEM;
+}
+
+/* Everything that can fail, before anything is visible. */
+static int sg_batch_prepare(struct sg_bans *b, struct sg_batch *bt,
+			    const struct sg_ban_spec *specs, unsigned int n,
+			    u32 now)
+{
+	struct sg_ban *ban;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		bt->reason[i] = sg_reason_get(b, specs[i].reason);
+		if (IS_ERR(bt->reason[i])) {
+			bt->reason[i] = NULL;
+			return -ENOMEM;
+		}
+		bt->slot[i] = rhashtable_lookup_fast(&b->table, &specs[i].key,
+						     sg_ban_params);
+		if (bt->slot[i])
+			continue;
+		ban = kmem_cache_zalloc(sg_ban_cache, GFP_KERNEL);
+		if (!ban)
+			return -ENOMEM;
+		ban->key = specs[i].key;
+		ban->scope = specs[i].scope;
+		ban->created = now;
+		ban->expires = sg_expires(now, specs[i].timeout);
+		bt->slot[i] = ban;
+		bt->fresh[bt->n_fresh++] = ban;
+	}
+	return 0;
+}
+
+static void sg_batch_unprepare(struct sg_bans *b, struct sg_batch *bt,
+			       unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < bt->n_fresh; i++)
+		kmem_cache_free(sg_ban_cache, bt->fresh[i]);
+	for (i = 0; i < n; i++)
+		sg_reason_put(b, bt->reason[i]);
+}
+
+static unsigned int sg_count_new(struct sg_bans *b,
+				 const struct sg_ban_spec *specs,
+				 unsigned int n)
+{
+	unsigned int i, n_new = 0;
+
+	for (i = 0; i < n; i++)
+		if (!rhashtable_lookup_fast(&b->table, &specs[i].key,
+					    sg_ban_params))
+			n_new++;
+	return n_new;
+}
+
+/* Past the point of no failure: account, update, publish, tell. */
+static void sg_batch_commit(struct sg_net *sn, struct sg_batch *bt,
+			    const struct sg_ban_spec *specs, unsigned int n,
+			    struct sg_ban_lens *lens, bool quiet, u32 now)
+{
+	struct sg_bans *b = &sn->bans;
+	bool changed = false;
+	unsigned int i;
+
+	for (i = 0; i < bt->n_fresh; i++)
+		changed |= sg_lens_account(b, bt->fresh[i], 1);
+	for (i = 0; i < n; i++) {
+		changed |= sg_ban_update(b, bt->slot[i], &specs[i],
+					 bt->reason[i], now);
+		bt->reason[i] = NULL;
+	}
+	b->count += bt->n_fresh;
+	b->generation++;
+	if (changed)
+		sg_lens_publish(b, lens);
+	else
+		kfree(lens);
+	if (b->next_expiry)
+		mod_delayed_work(system_wq, &b->expiry, HZ);
+	if (!quiet)
+		for (i = 0; i < n; i++)
+			sg_event_ban(sn, SMTPGATE_CMD_BAN_ADDED, bt->slot[i]);
+}
+
+/**
+ * sg_bans_add() - add or update bans, all or nothing
+ * @sn:		the namespace
+ * @specs:	the bans, already validated (no key twice)
+ * @n:		how many
+ * @quiet:	send no SMTPGATE_CMD_BAN_ADDED events
+ *
+ * An existing ban takes the spec's scope, timeout and reason: restoring
+ * saved bans twice is harmless.
+ *
+ * Return: 0; -ENOSPC when the new ones would pass the policy's cap.
+ */
+int sg_bans_add(struct sg_net *sn, const struct sg_ban_spec *specs,
+		unsigned int n, bool quiet)
+{
+	struct sg_bans *b = &sn->bans;
+	const struct sg_policy *pol;
+	struct sg_ban_lens *lens;
+	struct sg_batch bt;
+	u32 now = sg_now(), cap, n_new;
+	int err;
+
+	err = sg_batch_alloc(&bt, n);
+	if (err)
+		return err;
+	lens = kmalloc(sizeof(*lens), GFP_KERNEL);
+	if (!lens) {
+		sg_batch_free(&bt);
+		return -ENOMEM;
+	}
+
+	mutex_lock(&b->lock);
+	rcu_read_lock();
+	pol = rcu_dereference(sn->policy);
+	cap = pol ? pol->max_bans : SG_DEFAULT_MAX_BANS;
+	rcu_read_unlock();
+
+	n_new = sg_count_new(b, specs, n);
+	if (b->count + n_new > cap) {
+		while (n_new--)
+			sg_stats_bump(sn, ban_cap_rejects);
+		err = -ENOSPC;
+		goto fail;
+	}
+	err = sg_batch_prepare(b, &bt, specs, n, now);
+	if (!err)
+		err = sg_bans_insert(b, bt.fresh, bt.n_fresh);
+	if (err) {
+		sg_batch_unprepare(b, &bt, n);
+		goto fail;
+	}
+	sg_batch_commit(sn, &bt, specs, n, lens, quiet, now);
+	mutex_unlock(&b->lock);
+	sg_batch_free(&bt);
+	return 0;
+fail:
+	mutex_unlock(&b->lock);
+	kfree(lens);
+	sg_batch_free(&bt);
+	return err;
+}
+
+/* The ban as an SMTPGATE_A_BAN nest; under bans->lock (for the reason). */
+int sg_ban_fill(struct sk_buff *skb, const struct sg_ban *ban)
+{
+	u32 now = sg_now(), expires = READ_ONCE(ban->expires);
+	const struct sg_key *k = &ban->key;
+	struct nlattr *nest;
+
+	nest = nla_nest_start(skb, SMTPGATE_A_BAN);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u16(skb, SMTPGATE_A_BAN_FAMILY,
+			k->family == NFPROTO_IPV4 ? AF_INET : AF_INET6) ||
+	    nla_put(skb, SMTPGATE_A_BAN_ADDR,
+		    k->family == NFPROTO_IPV4 ? 4 : 16, &k->addr) ||
+	    nla_put_u8(skb, SMTPGATE_A_BAN_PREFIX_LEN, k->len) ||
+	    nla_put_u8(skb, SMTPGATE_A_BAN_SCOPE, READ_ONCE(ban->scope)) ||
+	    (expires && nla_put_u32(skb, SMTPGATE_A_BAN_TIMEOUT,
+				    (s32)(expires - now) > 0 ? expires - now : 0)) ||
+	    (ban->reason && nla_put_string(skb, SMTPGATE_A_BAN_REASON,
+					   ban->reason->text)) ||
+	    nla_put_u64_64bit(skb, SMTPGATE_A_BAN_CREATED,
+			      sg_unix_time(ban->created), SMTPGATE_A_BAN_PAD) ||
+	    nla_put_u64_64bit(skb, SMTPGATE_A_BAN_DROPS,
+			      (u32)atomic_read(&ban->drops), SMTPGATE_A_BAN_PAD)) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* Takes @ban out of the table and the counts; freeing is the caller's. */
+static bool sg_ban_unlink(struct sg_bans *b, struct sg_ban *ban)
+{
+	lockdep_assert_held(&b->lock);
+	rhashtable_remove_fast(&b->table, &ban->node, sg_ban_params);
+	b->count--;
+	b->generation++;
+	return sg_lens_account(b, ban, -1);
+}
+
+/* After the event went out and no reader can see @ban any more. */
+static void sg_ban_free(struct sg_bans *b, struct sg_ban *ban)
+{
+	lockdep_assert_held(&b->lock);
+	sg_reason_put(b, ban->reason);
+	ban->reason = NULL;
+}
+
+int sg_ban_del(struct sg_net *sn, const struct sg_key *key)
+{
+	struct sg_bans *b = &sn->bans;
+	struct sg_ban_lens *lens;
+	struct sg_ban *ban;
+
+	lens = kmalloc(sizeof(*lens), GFP_KERNEL);
+	if (!lens)
+		return -ENOMEM;
+	mutex_lock(&b->lock);
+	ban = rhashtable_lookup_fast(&b->table, key, sg_ban_params);
+	if (!ban) {
+		mutex_unlock(&b->lock);
+		kfree(lens);
+		return -ENOENT;
+	}
+	if (sg_ban_unlink(b, ban))
+		sg_lens_publish(b, lens);
+	else
+		kfree(lens);
+	sg_event_ban(sn, SMTPGATE_CMD_BAN_REMOVED, ban);
+	sg_host_end_episode(sn, &ban->key);
+	sg_ban_free(b, ban);
+	mutex_unlock(&b->lock);
+	synchronize_rcu();
+	kmem_cache_free(sg_ban_cache, ban);
+	return 0;
+}
+
+int sg_ban_get_reply(struct sg_net *sn, u8 family,
+		     const union nf_inet_addr *addr, struct sk_buff *skb)
+{
+	const struct sg_ban *ban;
+	int err = -ENOENT;
+
+	mutex_lock(&sn->bans.lock);
+	rcu_read_lock();
+	ban = sg_ban_match(sn, family, addr, true);
+	if (ban)
+		err = sg_ban_fill(skb, ban);
+	rcu_read_unlock();
+	mutex_unlock(&sn->bans.lock);
+	return err;
+}
+
+u32 sg_bans_count(struct sg_net *sn)
+{
+	return READ_ONCE(sn->bans.count);
+}
+
+static void sg_ban_free_cb(void *ptr, void *arg)
+{
+	struct sg_bans *b = arg;
+	struct sg_ban *ban = ptr;
+
+	sg_ban_free(b, ban);
+	kmem_cache_free(sg_ban_cache, ban);
+}
+
+/*
+ * Empties the table.  Readers only look up lengths that are published, so
+ * once none are and a grace period has passed, nobody is in the table.
+ */
+static void sg_bans_clear(struct sg_bans *b)
+{
+	struct sg_ban_lens *old;
+
+	lockdep_assert_held(&b->lock);
+	old = rcu_replace_pointer(b->lens, NULL, lockdep_is_held(&b->lock));
+	synchronize_rcu();
+	kfree(old);
+	rhashtable_free_and_destroy(&b->table, sg_ban_free_cb, b);
+	memset(b->lens_count, 0, sizeof(b->lens_count));
+	memset(b->lens_count_all, 0, sizeof(b->lens_count_all));
+	b->count = 0;
+	b->next_expiry = 0;
+	b->generation++;
+}
+
+void sg_bans_flush(struct sg_net *sn)
+{
+	struct sg_bans *b = &sn->bans;
+
+	mutex_lock(&b->lock);
+	sg_bans_clear(b);
+	/* Cannot fail: the parameters were good once and need no memory. */
+	WARN_ON(rhashtable_init(&b->table, &sg_ban_params));
+	mutex_unlock(&b->lock);
+}
+
+#define SG_EXPIRE_BATCH		4096
+
+/*
+ * Removes up to SG_EXPIRE_BATCH expired bans, tells the event group, and
+ * recomputes the next expiry.  Returns true when there may be more.
+ */
+static bool sg_bans_expire_some(struct sg_net *sn, u32 now)
+{
+	struct sg_bans *b = &sn->bans;
+	struct sg_ban *victims[64], **v = victims, *ban;
+	unsigned int cap = ARRAY_SIZE(victims), n = 0, i;
+	struct rhashtable_iter iter;
+	struct sg_ban_lens *lens;
+	bool changed = false;
+	u32 next = 0;
+
+	v = kvmalloc_array(SG_EXPIRE_BATCH, sizeof(*v), GFP_KERNEL);
+	if (v)
+		cap = SG_EXPIRE_BATCH;
+	else
+		v = victims;
+	lens = kmalloc(sizeof(*lens), GFP_KERNEL);
+
+	rhashtable_walk_enter(&b->table, &iter);
+	rhashtable_walk_start(&iter);
+	while ((ban = rhashtable_walk_next(&iter))) {
+		if (IS_ERR(ban))
+			continue;
+		if (sg_ban_expired(ban, now) && n < cap) {
+			v[n++] = ban;
+			continue;
+		}
+		if (ban->expires && (!next || (s32)(ban->expires - next) < 0))
+			next = ban->expires;
+	}
+	rhashtable_walk_stop(&iter);
+	rhashtable_walk_exit(&iter);
+
+	for (i = 0; i < n; i++)
+		changed |= sg_ban_unlink(b, v[i]);
+	if (changed && lens)
+		sg_lens_publish(b, lens);
+	else
+		kfree(lens);
+	for (i = 0; i < n; i++) {
+		sg_event_ban(sn, SMTPGATE_CMD_BAN_EXPIRED, v[i]);
+		sg_host_end_episode(sn, &v[i]->key);
+		sg_ban_free(b, v[i]);
+	}
+	b->next_expiry = n == cap ? now : next;
+
+	if (n) {
+		synchronize_rcu();
+		for (i = 0; i < n; i++)
+			kmem_cache_free(sg_ban_cache, v[i]);
+	}
+	if (v != victims)
+		kvfree(v);
+	return n == cap;
+}
+
+static void sg_bans_expire_work(struct work_struct *work)
+{
+	struct sg_bans *b = container_of(to_delayed_work(work), struct sg_bans,
+					 expiry);
+	struct sg_net *sn = container_of(b, struct sg_net, bans);
+	u32 now = sg_now(), wait;
+
+	mutex_lock(&b->lock);
+	if (b->next_expiry && (s32)(now - b->next_expiry) >= 0)
+		sg_bans_expire_some(sn, now);
+	if (b->next_expiry) {
+		wait = (s32)(b->next_expiry - now) > 0 ? b->next_expiry - now : 0;
+		mod_delayed_work(system_wq, &b->expiry,
+				 min_t(u32, wait, 3600) * HZ + HZ / 10);
+	}
+	mutex_unlock(&b->lock);
+}
+
+/*
+ * Dumps walk the table across recvmsg calls (the walker lives in
+ * cb->args[0]); cb->args[1] says the last ban did not fit and is sent first
+ * next time.  Any change between two parts, or a table resize under the
+ * walker, ends the dump with NLM_F_DUMP_INTR.
+ */
+int sg_bans_dump_start(struct netlink_callback *cb)
+{
+	struct sg_net *sn = sg_pernet(sock_net(cb->skb->sk));
+	struct rhashtable_iter *iter;
+
+	iter = kmalloc(sizeof(*iter), GFP_KERNEL);
+	if (!iter)
+		return -ENOMEM;
+	rhashtable_walk_enter(&sn->bans.table, iter);
+	cb->args[0] = (unsigned long)iter;
+	cb->args[1] = 0;
+	return 0;
+}
+
+int sg_bans_dump(struct sg_net *sn, struct sk_buff *skb,
+		 struct netlink_callback *cb)
+{
+	struct rhashtable_iter *iter = (void *)cb->args[0];
+	struct sg_bans *b = &sn->bans;
+	u32 now = sg_now();
+	struct sg_ban *ban;
+	void *hdr;
+
+	mutex_lock(&b->lock);
+	cb->seq = b->generation;
+	rhashtable_walk_start(iter);
+	ban = cb->args[1] ? rhashtable_walk_peek(iter) : rhashtable_walk_next(iter);
+	cb->args[1] = 0;
+	for (; ban; ban = rhashtable_walk_next(iter)) {
+		if (IS_ERR(ban)) {
+			/* Resized under us: what follows may repeat. */
+			cb->seq = ++b->generation;
+			continue;
+		}
+		if (sg_ban_expired(ban, now))
+			continue;
+		hdr = sg_dump_put(skb, cb, SMTPGATE_CMD_BAN_GET);
+		if (!hdr || sg_ban_fill(skb, ban)) {
+			if (hdr)
+				genlmsg_cancel(skb, hdr);
+			cb->args[1] = 1;
+			break;
+		}
+		genlmsg_end(skb, hdr);
+	}
+	rhashtable_walk_stop(iter);
+	mutex_unlock(&b->lock);
+	return skb->len;
+}
+
+int sg_bans_dump_done(struct netlink_callback *cb)
+{
+	struct rhashtable_iter *iter = (void *)cb->args[0];
+
+	if (iter) {
+		rhashtable_walk_exit(iter);
+		kfree(iter);
+	}
+	return 0;
+}
+
+int sg_bans_init(struct sg_net *sn)
+{
+	struct sg_bans *b = &sn->bans;
+
+	mutex_init(&b->lock);
+	INIT_LIST_HEAD(&b->reasons);
+	INIT_DELAYED_WORK(&b->expiry, sg_bans_expire_work);
+	return rhashtable_init(&b->table, &sg_ban_params);
+}
+
+void sg_bans_exit(struct sg_net *sn)
+{
+	struct sg_bans *b = &sn->bans;
+
+	cancel_delayed_work_sync(&b->expiry);
+	mutex_lock(&b->lock);
+	sg_bans_clear(b);
+	mutex_unlock(&b->lock);
+	WARN_ON(!list_empty(&b->reasons));
+}
+
+int sg_bans_cache_init(void)
+{
+	sg_ban_cache = kmem_cache_create("smtpgate_ban", sizeof(struct sg_ban),
+					 0, 0, NULL);
+	return sg_ban_cache ? 0 : -ENOMEM;
+}
+
+void sg_bans_cache_exit(void)
+{
+	kmem_cache_destroy(sg_ban_cache);
+}

@@ -1,0 +1,758 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host tracking: what each internal host has been doing with SMTP.
+ *
+ * A host is a source address aggregated to the policy's host prefix length
+ * (/32 and /64 by default), so rotating addresses inside a /64 is one host.
+ * The table has a fixed number of buckets, sized from the policy's cap, and
+ * a SipHash key drawn at random: lookups are RCU reads with no lock; only
+ * the first packet of a new host takes the table's spinlock.  Chains are
+ * bounded (SG_MAX_CHAIN), so even a known seed cannot make a lookup long.
+ *
+ * When the table fills up, a work item evicts the unflagged hosts that have
+ * been quiet longest, down to three quarters of the cap.  Flagged hosts are
+ * the evidence the operator wants and are never evicted.
+ */
+#include <linux/log2.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <net/genetlink.h>
+
+#include "smtpgate.h"
+
+#define SG_MAX_CHAIN		16
+#define SG_EXACT_DESTS		4
+#define SG_DEST_SKETCH		0xff	/* dest_n: counting in dest_bits */
+
+/* Test-only: a fixed hash seed, so colliding keys can be computed. */
+static ulong test_hash_seed;
+module_param(test_hash_seed, ulong, 0400);
+MODULE_PARM_DESC(test_hash_seed, "Tests only: fixed host table hash seed (0: random)");
+
+/*
+ * 88 bytes: the whole per-host cost with the bucket array's 4 bytes a host
+ * at a full table is within the 96-byte budget.
+ */
+struct sg_host {
+	struct sg_host __rcu *next;
+	struct sg_key key;
+	u8 flags;
+	u8 reasons;
+	u32 first_seen;
+	u32 last_seen;
+	u32 attempts[__SMTPGATE_CLASS_MAX - 1];
+	u32 blocked;
+	u32 redirected;
+	u32 logged;
+	u16 win_idx;		/* low bits of now / window */
+	u16 rate_cur;		/* attempts in this window */
+	u16 rate_prev;		/* attempts in the previous one */
+	u16 blk_cur;		/* blocked attempts in this window */
+	union {
+		u16 dest_fp[SG_EXACT_DESTS];	/* destination fingerprints */
+		u64 dest_bits;		/* linear-counting sketch beyond */
+	};
+	u32 flagged_at;
+	u8 dest_n;
+};
+
+struct sg_host_table {
+	spinlock_t lock;	/* writers: inserts, flags, removal */
+	u32 generation;		/* tells dumps that the table was replaced */
+	atomic_t count;
+	atomic_t flagged;
+	u32 max;
+	u32 mask;
+	u8 prefix[2];
+	siphash_key_t seed;
+	struct sg_host __rcu *buckets[];
+};
+
+static struct kmem_cache *sg_host_cache;
+
+size_t sg_host_bytes(void)
+{
+	return sizeof(struct sg_host);
+}
+
+/*
+ * -64 ln(z/64) for z zero bits of 64: the linear-counting estimate of
+ * distinct destinations once there are more than SG_EXACT_DESTS.
+ */
+static const u16 sg_lc_estimate[65] = {
+	267, 266, 222, 196, 177, 163, 151, 142, 133, 126, 119, 113, 107, 102,
+	97, 93, 89, 85, 81, 78, 74, 71, 68, 65, 63, 60, 58, 55, 53, 51, 48, 46,
+	44, 42, 40, 39, 37, 35, 33, 32, 30, 28, 27, 25, 24, 23, 21, 20, 18, 17,
+	16, 15, 13, 12, 11, 10, 9, 7, 6, 5, 4, 3, 2, 1, 0,
+};
+
+struct sg_host_table *sg_host_table_new(const struct sg_policy *pol, u32 gen)
+{
+	u32 buckets = roundup_pow_of_two(max(pol->max_hosts / 2, 16U));
+	struct sg_host_table *t;
+
+	t = kvzalloc(struct_size(t, buckets, buckets), GFP_KERNEL);
+	if (!t)
+		return NULL;
+	spin_lock_init(&t->lock);
+	t->generation = gen;
+	t->max = pol->max_hosts;
+	t->mask = buckets - 1;
+	t->prefix[0] = pol->host_prefix[0];
+	t->prefix[1] = pol->host_prefix[1];
+	if (test_hash_seed) {
+		t->seed.key[0] = test_hash_seed;
+		t->seed.key[1] = ~(u64)test_hash_seed;
+	} else {
+		get_random_bytes(&t->seed, sizeof(t->seed));
+	}
+	return t;
+}
+
+/* Whether @t can go on serving @pol, keeping what it knows. */
+bool sg_host_table_fits(const struct sg_host_table *t,
+			const struct sg_policy *pol)
+{
+	return t && t->max == pol->max_hosts &&
+	       t->prefix[0] == pol->host_prefix[0] &&
+	       t->prefix[1] == pol->host_prefix[1];
+}
+
+/* Frees @t and its hosts; no reader may see it any more. */
+void sg_host_table_free(struct sg_host_table *t)
+{
+	struct sg_host *h, *next;
+	u32 i;
+
+	if (!t)
+		return;
+	for (i = 0; i <= t->mask; i++) {
+		for (h = rcu_dereference_raw(t->buckets[i]); h; h = next) {
+			next = rcu_dereference_raw(h->next);
+			kmem_cache_free(sg_host_cache, h);
+		}
+	}
+	kvfree(t);
+}
+
+static struct sg_host *sg_head_locked(struct sg_host_table *t, u32 bucket)
+{
+	return rcu_dereference_protected(t->buckets[bucket],
+					 lockdep_is_held(&t->lock));
+}
+
+static struct sg_host *sg_next_locked(struct sg_host_table *t,
+				      struct sg_host *h)
+{
+	return rcu_dereference_protected(h->next, lockdep_is_held(&t->lock));
+}
+
+static u32 sg_host_bucket(const struct sg_host_table *t,
+			  const struct sg_key *key)
+{
+	return siphash(key, SG_KEY_LEN, &t->seed) & t->mask;
+}
+
+static struct sg_host *sg_host_find(const struct sg_host_table *t,
+				    const struct sg_key *key, u32 bucket)
+{
+	struct sg_host *h;
+
+	for (h = rcu_dereference(t->buckets[bucket]); h;
+	     h = rcu_dereference(h->next))
+		if (!memcmp(&h->key, key, SG_KEY_LEN))
+			return h;
+	return NULL;
+}
+
+static void sg_host_key(const struct sg_host_table *t, struct sg_key *key,
+			u8 family, const union nf_inet_addr *addr)
+{
+	sg_key_make(key, family, addr, t->prefix[sg_fam(family)]);
+}
+
+/*
+ * The first packet of a new host: insert it, unless the table is full or
+ * the chain is at its bound.  A full table wakes the eviction work; the
+ * packet is still judged, only not tracked.
+ */
+static struct sg_host *sg_host_insert(struct sg_net *sn,
+				      struct sg_host_table *t,
+				      const struct sg_key *key, u32 bucket,
+				      u32 now)
+{
+	struct sg_host *h, *head;
+	unsigned int chain = 0;
+
+	spin_lock_bh(&t->lock);
+	head = sg_head_locked(t, bucket);
+	for (h = head; h; h = sg_next_locked(t, h), chain++)
+		if (!memcmp(&h->key, key, SG_KEY_LEN))
+			goto out;
+
+	if (atomic_read(&t->count) >= t->max || chain >= SG_MAX_CHAIN)
+		goto miss;
+	h = kmem_cache_zalloc(sg_host_cache, GFP_ATOMIC);
+	if (!h)
+		goto miss;
+	h->key = *key;
+	h->first_seen = now;
+	h->last_seen = now;
+	RCU_INIT_POINTER(h->next, head);
+	rcu_assign_pointer(t->buckets[bucket], h);
+	if (atomic_inc_return(&t->count) >= t->max - t->max / 8)
+		schedule_work(&sn->evict);
+out:
+	spin_unlock_bh(&t->lock);
+	return h;
+miss:
+	spin_unlock_bh(&t->lock);
+	sg_stats_bump(sn, host_cap_misses);
+	if (chain < SG_MAX_CHAIN)
+		schedule_work(&sn->evict);
+	return NULL;
+}
+
+/*
+ * Slides the host's window forward to @idx.  Racing CPUs may lose a count
+ * here or there; the limits are thresholds, not accounting.
+ */
+static void sg_host_roll(struct sg_host *h, u32 idx, u32 now, u32 window)
+{
+	u16 cur = idx;
+
+	if (READ_ONCE(h->win_idx) == cur && now - h->last_seen < window)
+		return;
+	if ((u16)(READ_ONCE(h->win_idx) + 1) == cur &&
+	    now - h->last_seen < 2 * window)
+		WRITE_ONCE(h->rate_prev, READ_ONCE(h->rate_cur));
+	else
+		WRITE_ONCE(h->rate_prev, 0);
+	WRITE_ONCE(h->rate_cur, 0);
+	WRITE_ONCE(h->blk_cur, 0);
+	WRITE_ONCE(h->dest_n, 0);
+	WRITE_ONCE(h->dest_bits, 0);
+	WRITE_ONCE(h->win_idx, cur);
+}
+
+static u16 sg_dest_fp(const struct sg_host_table *t, const struct sg_flow *flow)
+{
+	const union nf_inet_addr *d = &flow->daddr;
+
+	if (flow->class == SMTPGATE_CLASS_TEREDO ||
+	    flow->class == SMTPGATE_CLASS_SIXIN4)
+		d = &flow->inner_daddr;
+	return siphash(d, sizeof(*d), &t->seed);
+}
+
+static void sg_host_add_dest(struct sg_host *h, u16 fp)
+{
+	u8 n = READ_ONCE(h->dest_n);
+	u64 bits = 0;
+	unsigned int i;
+
+	if (n == SG_DEST_SKETCH) {
+		WRITE_ONCE(h->dest_bits, h->dest_bits | BIT_ULL(fp & 63));
+		return;
+	}
+	for (i = 0; i < n && i < SG_EXACT_DESTS; i++)
+		if (h->dest_fp[i] == fp)
+			return;
+	if (n < SG_EXACT_DESTS) {
+		WRITE_ONCE(h->dest_fp[n], fp);
+		WRITE_ONCE(h->dest_n, n + 1);
+		return;
+	}
+	/* One more than we count exactly: fold all into the sketch. */
+	for (i = 0; i < SG_EXACT_DESTS; i++)
+		bits |= BIT_ULL(h->dest_fp[i] & 63);
+	WRITE_ONCE(h->dest_bits, bits | BIT_ULL(fp & 63));
+	WRITE_ONCE(h->dest_n, SG_DEST_SKETCH);
+}
+
+static u32 sg_host_dests(const struct sg_host *h)
+{
+	u8 n = READ_ONCE(h->dest_n);
+
+	if (n != SG_DEST_SKETCH)
+		return n;
+	return max_t(u32, sg_lc_estimate[64 - hweight64(READ_ONCE(h->dest_bits))],
+		     SG_EXACT_DESTS + 1);
+}
+
+/* Attempts over the last window, the previous one weighted by overlap. */
+static u32 sg_host_rate(const struct sg_host *h, u32 now, u32 window)
+{
+	u32 into = now % window;
+
+	return READ_ONCE(h->rate_cur) +
+	       READ_ONCE(h->rate_prev) * (window - into) / window;
+}
+
+static u8 sg_host_reasons(const struct sg_policy *pol, const struct sg_host *h,
+			  const struct sg_flow *flow, u32 now, bool exempt)
+{
+	bool tunnel = flow->class == SMTPGATE_CLASS_TEREDO ||
+		      flow->class == SMTPGATE_CLASS_SIXIN4;
+	u8 reasons = 0;
+
+	if (tunnel && pol->flag_tunnel)
+		reasons |= SMTPGATE_REASON_TUNNEL;
+	/* The real mail servers send a lot of SMTP: that is their job. */
+	if (exempt)
+		return reasons;
+	if (pol->rate_limit && sg_host_rate(h, now, pol->window) > pol->rate_limit)
+		reasons |= SMTPGATE_REASON_RATE;
+	if (pol->blocked_limit && READ_ONCE(h->blk_cur) >= pol->blocked_limit)
+		reasons |= SMTPGATE_REASON_BLOCKED;
+	if (pol->dest_limit && sg_host_dests(h) >= pol->dest_limit)
+		reasons |= SMTPGATE_REASON_DESTINATIONS;
+	return reasons;
+}
+
+/* Flags @h once per episode and tells the event group. */
+static void sg_host_flag(struct sg_net *sn, const struct sg_policy *pol,
+			 struct sg_host_table *t, struct sg_host *h, u8 reasons,
+			 u32 now)
+{
+	bool first = false;
+
+	spin_lock_bh(&t->lock);
+	if (!(h->flags & SMTPGATE_HOST_F_FLAGGED)) {
+		WRITE_ONCE(h->reasons, reasons);
+		WRITE_ONCE(h->flagged_at, now);
+		WRITE_ONCE(h->flags, h->flags | SMTPGATE_HOST_F_FLAGGED);
+		atomic_inc(&t->flagged);
+		first = true;
+	}
+	spin_unlock_bh(&t->lock);
+	if (first)
+		sg_event_host_flagged(sn, h, pol->window);
+}
+
+static bool sg_verdict_blocks(u8 verdict)
+{
+	return verdict == SMTPGATE_VERDICT_DROP ||
+	       verdict == SMTPGATE_VERDICT_DROPLOG ||
+	       verdict == SMTPGATE_VERDICT_BANNED;
+}
+
+/**
+ * sg_host_account() - record an SMTP packet from an internal host
+ * @sn:		the namespace
+ * @pol:	the policy in force
+ * @flow:	the classified packet (an SMTP class)
+ * @verdict:	what is being done with it, enum smtpgate_verdict
+ *
+ * Runs in the packet path under RCU.  Connection attempts are SYNs (inner
+ * SYNs for tunnels); the blocked/redirected/logged counters count packets.
+ */
+void sg_host_account(struct sg_net *sn, const struct sg_policy *pol,
+		     const struct sg_flow *flow, u8 verdict)
+{
+	struct sg_host_table *t = rcu_dereference(sn->hosts);
+	bool syn = (flow->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN;
+	struct sg_host *h;
+	struct sg_key key;
+	u32 bucket, now;
+	bool exempt;
+	u8 reasons;
+
+	if (!t)
+		return;
+	sg_host_key(t, &key, flow->family, &flow->saddr);
+	bucket = sg_host_bucket(t, &key);
+	now = sg_now();
+	h = sg_host_find(t, &key, bucket);
+	if (!h) {
+		h = sg_host_insert(sn, t, &key, bucket, now);
+		if (!h)
+			return;
+	}
+
+	exempt = sg_prefix_set_match(&pol->exempt, flow->family, &flow->saddr);
+	if (exempt && !(READ_ONCE(h->flags) & SMTPGATE_HOST_F_EXEMPT)) {
+		spin_lock_bh(&t->lock);
+		WRITE_ONCE(h->flags, h->flags | SMTPGATE_HOST_F_EXEMPT);
+		spin_unlock_bh(&t->lock);
+	}
+
+	sg_host_roll(h, now / pol->window, now, pol->window);
+	WRITE_ONCE(h->last_seen, now);
+	if (syn) {
+		WRITE_ONCE(h->attempts[flow->class - 1],
+			   h->attempts[flow->class - 1] + 1);
+		WRITE_ONCE(h->rate_cur, h->rate_cur + 1);
+		if (sg_verdict_blocks(verdict))
+			WRITE_ONCE(h->blk_cur, h->blk_cur + 1);
+		sg_host_add_dest(h, sg_dest_fp(t, flow));
+	}
+	if (sg_verdict_blocks(verdict))
+		WRITE_ONCE(h->blocked, h->blocked + 1);
+	if (verdict == SMTPGATE_VERDICT_REDIRECT)
+		WRITE_ONCE(h->redirected, h->redirected + 1);
+	if (verdict == SMTPGATE_VERDICT_LOG || verdict == SMTPGATE_VERDICT_DROPLOG)
+		WRITE_ONCE(h->logged, h->logged + 1);
+
+	if (READ_ONCE(h->flags) & SMTPGATE_HOST_F_FLAGGED)
+		return;
+	reasons = sg_host_reasons(pol, h, flow, now, exempt);
+	if (reasons)
+		sg_host_flag(sn, pol, t, h, reasons, now);
+}
+
+static void sg_host_unflag(struct sg_host_table *t, struct sg_host *h)
+{
+	lockdep_assert_held(&t->lock);
+	if (h->flags & SMTPGATE_HOST_F_FLAGGED) {
+		WRITE_ONCE(h->flags, h->flags & ~SMTPGATE_HOST_F_FLAGGED);
+		WRITE_ONCE(h->reasons, 0);
+		atomic_dec(&t->flagged);
+	}
+}
+
+/*
+ * A ban on the host ended: whatever it does next is a new episode, and a
+ * relapse must be flagged (and so banned) again.
+ */
+void sg_host_end_episode(struct sg_net *sn, const struct sg_key *ban)
+{
+	struct sg_host_table *t;
+	struct sg_host *h;
+	struct sg_key key;
+
+	rcu_read_lock();
+	t = rcu_dereference(sn->hosts);
+	if (t && ban->len >= t->prefix[sg_fam(ban->family)]) {
+		sg_host_key(t, &key, ban->family, &ban->addr);
+		h = sg_host_find(t, &key, sg_host_bucket(t, &key));
+		if (h) {
+			spin_lock_bh(&t->lock);
+			sg_host_unflag(t, h);
+			WRITE_ONCE(h->rate_cur, 0);
+			WRITE_ONCE(h->rate_prev, 0);
+			WRITE_ONCE(h->blk_cur, 0);
+			WRITE_ONCE(h->dest_n, 0);
+			WRITE_ONCE(h->dest_bits, 0);
+			spin_unlock_bh(&t->lock);
+		}
+	}
+	rcu_read_unlock();
+}
+
+static int sg_host_fill_attempts(struct sk_buff *skb, const struct sg_host *h)
+{
+	struct nlattr *nest;
+	unsigned int c;
+
+	nest = nla_nest_start(skb, SMTPGATE_A_HOST_ATTEMPTS);
+	if (!nest)
+		return -EMSGSIZE;
+	for (c = SMTPGATE_CLASS_SMTP4; c <= SMTPGATE_CLASS_MAX; c++)
+		if (nla_put_u32(skb, c, READ_ONCE(h->attempts[c - 1])))
+			return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* The host's evidence as an SMTPGATE_A_HOST nest; @window from the policy. */
+int sg_host_fill(struct sk_buff *skb, const struct sg_host *h, u32 window)
+{
+	u8 flags = READ_ONCE(h->flags);
+	struct nlattr *nest;
+	u32 now = sg_now();
+
+	nest = nla_nest_start(skb, SMTPGATE_A_HOST);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u16(skb, SMTPGATE_A_HOST_FAMILY,
+			h->key.family == NFPROTO_IPV4 ? AF_INET : AF_INET6) ||
+	    nla_put(skb, SMTPGATE_A_HOST_ADDR,
+		    h->key.family == NFPROTO_IPV4 ? 4 : 16, &h->key.addr) ||
+	    nla_put_u8(skb, SMTPGATE_A_HOST_PREFIX_LEN, h->key.len) ||
+	    nla_put_u64_64bit(skb, SMTPGATE_A_HOST_FIRST_SEEN,
+			      sg_unix_time(h->first_seen), SMTPGATE_A_HOST_PAD) ||
+	    nla_put_u64_64bit(skb, SMTPGATE_A_HOST_LAST_SEEN,
+			      sg_unix_time(READ_ONCE(h->last_seen)),
+			      SMTPGATE_A_HOST_PAD) ||
+	    sg_host_fill_attempts(skb, h) ||
+	    nla_put_u32(skb, SMTPGATE_A_HOST_BLOCKED, READ_ONCE(h->blocked)) ||
+	    nla_put_u32(skb, SMTPGATE_A_HOST_REDIRECTED,
+			READ_ONCE(h->redirected)) ||
+	    nla_put_u32(skb, SMTPGATE_A_HOST_LOGGED, READ_ONCE(h->logged)) ||
+	    nla_put_u32(skb, SMTPGATE_A_HOST_RATE, sg_host_rate(h, now, window)) ||
+	    nla_put_u32(skb, SMTPGATE_A_HOST_BLOCKED_RATE,
+			READ_ONCE(h->blk_cur)) ||
+	    nla_put_u32(skb, SMTPGATE_A_HOST_DESTINATIONS, sg_host_dests(h)) ||
+	    nla_put_u32(skb, SMTPGATE_A_HOST_FLAGS, flags) ||
+	    nla_put_u32(skb, SMTPGATE_A_HOST_REASONS, READ_ONCE(h->reasons)))
+		goto cancel;
+	if ((flags & SMTPGATE_HOST_F_FLAGGED) &&
+	    nla_put_u64_64bit(skb, SMTPGATE_A_HOST_FLAGGED_AT,
+			      sg_unix_time(READ_ONCE(h->flagged_at)),
+			      SMTPGATE_A_HOST_PAD))
+		goto cancel;
+	nla_nest_end(skb, nest);
+	return 0;
+cancel:
+	nla_nest_cancel(skb, nest);
+	return -EMSGSIZE;
+}
+
+/* The window the evidence of @sn's hosts is counted over. */
+static u32 sg_window(struct sg_net *sn)
+{
+	const struct sg_policy *pol = rcu_dereference(sn->policy);
+
+	return pol ? pol->window : SG_DEFAULT_WINDOW;
+}
+
+int sg_host_get_reply(struct sg_net *sn, u8 family,
+		      const union nf_inet_addr *addr, struct sk_buff *skb)
+{
+	struct sg_host_table *t;
+	struct sg_host *h;
+	struct sg_key key;
+	int err = -ENOENT;
+
+	rcu_read_lock();
+	t = rcu_dereference(sn->hosts);
+	if (t) {
+		sg_host_key(t, &key, family, addr);
+		h = sg_host_find(t, &key, sg_host_bucket(t, &key));
+		if (h)
+			err = sg_host_fill(skb, h, sg_window(sn));
+	}
+	rcu_read_unlock();
+	return err;
+}
+
+/* Unlinks @h, found in @bucket; the caller frees it after a grace period. */
+static void sg_host_unlink(struct sg_host_table *t, u32 bucket,
+			   struct sg_host *h)
+{
+	struct sg_host __rcu **pp = &t->buckets[bucket];
+	struct sg_host *p;
+
+	lockdep_assert_held(&t->lock);
+	while ((p = rcu_dereference_protected(*pp, lockdep_is_held(&t->lock)))) {
+		if (p == h) {
+			rcu_assign_pointer(*pp, sg_next_locked(t, h));
+			if (h->flags & SMTPGATE_HOST_F_FLAGGED)
+				atomic_dec(&t->flagged);
+			atomic_dec(&t->count);
+			return;
+		}
+		pp = &p->next;
+	}
+}
+
+int sg_host_forget(struct sg_net *sn, u8 family,
+		   const union nf_inet_addr *addr)
+{
+	struct sg_host_table *t;
+	struct sg_host *h = NULL;
+	struct sg_key key;
+	u32 bucket;
+
+	mutex_lock(&sn->lock);
+	t = rcu_dereference_protected(sn->hosts, lockdep_is_held(&sn->lock));
+	if (t) {
+		sg_host_key(t, &key, family, addr);
+		bucket = sg_host_bucket(t, &key);
+		spin_lock_bh(&t->lock);
+		rcu_read_lock();
+		h = sg_host_find(t, &key, bucket);
+		rcu_read_unlock();
+		if (h)
+			sg_host_unlink(t, bucket, h);
+		spin_unlock_bh(&t->lock);
+	}
+	mutex_unlock(&sn->lock);
+	if (!h)
+		return -ENOENT;
+	synchronize_rcu();
+	kmem_cache_free(sg_host_cache, h);
+	return 0;
+}
+
+/* Replaces the table with an empty one of the same shape. */
+void sg_hosts_forget_all(struct sg_net *sn)
+{
+	struct sg_host_table *t, *old;
+	const struct sg_policy *pol;
+
+	mutex_lock(&sn->lock);
+	old = rcu_dereference_protected(sn->hosts, lockdep_is_held(&sn->lock));
+	pol = rcu_dereference_protected(sn->policy, lockdep_is_held(&sn->lock));
+	t = old && pol ? sg_host_table_new(pol, ++sn->generation) : NULL;
+	if (old && !t) {
+		mutex_unlock(&sn->lock);
+		return;
+	}
+	rcu_assign_pointer(sn->hosts, t);
+	mutex_unlock(&sn->lock);
+	synchronize_rcu();
+	sg_host_table_free(old);
+}
+
+void sg_hosts_counts(struct sg_net *sn, u32 *hosts, u32 *flagged)
+{
+	struct sg_host_table *t;
+
+	rcu_read_lock();
+	t = rcu_dereference(sn->hosts);
+	*hosts = t ? atomic_read(&t->count) : 0;
+	*flagged = t ? atomic_read(&t->flagged) : 0;
+	rcu_read_unlock();
+}
+
+/* Age class of an unflagged host: log2 of its quiet seconds, or -1. */
+static int sg_host_age_class(const struct sg_host *h, u32 now)
+{
+	if (READ_ONCE(h->flags) & SMTPGATE_HOST_F_FLAGGED)
+		return -1;
+	return fls(now - READ_ONCE(h->last_seen));
+}
+
+/*
+ * Picks the age class to evict down to: every unflagged host in an older
+ * class goes, and *quota of the hosts in this class, in bucket order.
+ */
+static int sg_evict_threshold(struct sg_host_table *t, u32 now, u32 want,
+			      u32 *quota)
+{
+	u32 hist[33] = {};
+	struct sg_host *h;
+	u32 i, sum = 0;
+	int c;
+
+	rcu_read_lock();
+	for (i = 0; i <= t->mask; i++)
+		for (h = rcu_dereference(t->buckets[i]); h;
+		     h = rcu_dereference(h->next)) {
+			c = sg_host_age_class(h, now);
+			if (c >= 0)
+				hist[c]++;
+		}
+	rcu_read_unlock();
+
+	for (c = 32; c >= 0; c--) {
+		if (sum + hist[c] >= want) {
+			*quota = want - sum;
+			return c;
+		}
+		sum += hist[c];
+	}
+	*quota = 0;
+	return 0;
+}
+
+/* Evicts down to three quarters of the cap; see the comment at the top. */
+static void sg_host_table_evict(struct sg_net *sn, struct sg_host_table *t)
+{
+	u32 count = atomic_read(&t->count), low = t->max - t->max / 4;
+	struct sg_host **victims, *h, *next;
+	u32 want, quota, n = 0, i;
+	u32 now = sg_now();
+	int threshold, c;
+
+	if (count <= low)
+		return;
+	want = count - low;
+	victims = kvmalloc_array(want, sizeof(*victims), GFP_KERNEL);
+	if (!victims)
+		return;
+	threshold = sg_evict_threshold(t, now, want, &quota);
+
+	for (i = 0; i <= t->mask && n < want; i++) {
+		spin_lock_bh(&t->lock);
+		for (h = sg_head_locked(t, i); h && n < want; h = next) {
+			next = sg_next_locked(t, h);
+			c = sg_host_age_class(h, now);
+			if (c < threshold || (c == threshold && !quota))
+				continue;
+			if (c == threshold)
+				quota--;
+			sg_host_unlink(t, i, h);
+			victims[n++] = h;
+		}
+		spin_unlock_bh(&t->lock);
+	}
+
+	synchronize_rcu();
+	for (i = 0; i < n; i++)
+		kmem_cache_free(sg_host_cache, victims[i]);
+	kvfree(victims);
+	for (i = 0; i < n; i++)
+		sg_stats_bump(sn, host_evictions);
+}
+
+void sg_hosts_evict_work(struct work_struct *work)
+{
+	struct sg_net *sn = container_of(work, struct sg_net, evict);
+	struct sg_host_table *t;
+
+	mutex_lock(&sn->lock);
+	t = rcu_dereference_protected(sn->hosts, lockdep_is_held(&sn->lock));
+	if (t)
+		sg_host_table_evict(sn, t);
+	mutex_unlock(&sn->lock);
+}
+
+/*
+ * Dumps resume from cb->args[0] (bucket) and cb->args[1] (position in the
+ * chain).  Hosts come and go with traffic, so a listing is exact only as a
+ * walk over one table; a table replaced between two parts of a dump (a
+ * policy change, forget all) ends it with NLM_F_DUMP_INTR.
+ */
+int sg_hosts_dump(struct sg_net *sn, struct sk_buff *skb,
+		  struct netlink_callback *cb, bool flagged_only)
+{
+	u32 bucket = cb->args[0], skip = cb->args[1], pos, window;
+	struct sg_host_table *t;
+	struct sg_host *h;
+	void *hdr;
+
+	rcu_read_lock();
+	t = rcu_dereference(sn->hosts);
+	cb->seq = t ? t->generation : 1;
+	window = sg_window(sn);
+	for (; t && bucket <= t->mask; bucket++, skip = 0) {
+		pos = 0;
+		for (h = rcu_dereference(t->buckets[bucket]); h;
+		     h = rcu_dereference(h->next), pos++) {
+			if (pos < skip)
+				continue;
+			if (flagged_only &&
+			    !(READ_ONCE(h->flags) & SMTPGATE_HOST_F_FLAGGED))
+				continue;
+			hdr = sg_dump_put(skb, cb, SMTPGATE_CMD_HOST_GET);
+			if (!hdr || sg_host_fill(skb, h, window)) {
+				if (hdr)
+					genlmsg_cancel(skb, hdr);
+				cb->args[0] = bucket;
+				cb->args[1] = pos;
+				rcu_read_unlock();
+				return skb->len;
+			}
+			genlmsg_end(skb, hdr);
+		}
+	}
+	cb->args[0] = bucket;
+	cb->args[1] = 0;
+	rcu_read_unlock();
+	return skb->len;
+}
+
+int sg_hosts_cache_init(void)
+{
+	sg_host_cache = kmem_cache_create("smtpgate_host",
+					  sizeof(struct sg_host), 0, 0, NULL);
+	return sg_host_cache ? 0 : -ENOMEM;
+}
+
+void sg_hosts_cache_exit(void)
+{
+	kmem_cache_destroy(sg_host_cache);
+}

@@ -1,0 +1,323 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# PID 1 of the test VM, started by the initramfs's switch_root into the host
+# root file system (read-only 9p).  Runs the tests vm-run.sh asked for and
+# prints KTAP on the console:
+#
+#   TAP version 13
+#   1..N
+#   # <test output, indented as comments>
+#   ok 1 tests/vm/smoke.sh
+#   not ok 2 tests/vm/x.sh # exit=1
+#   ok 3 tests/vm/y.sh # SKIP no IPv6
+#   # vm: done
+#
+# A test fails on a non-zero exit (4 is a skip, as in kselftest), on a
+# timeout, on any kernel splat it caused in dmesg, on a new taint bit other
+# than O/E (our out-of-tree unsigned module), or when it leaves network
+# namespaces behind.  Then the VM powers off, which ends QEMU (-no-reboot).
+#
+# The job (tests, per-test timeout, module path) comes from the file
+# .vm/job in the read-write output share (mount tag sgout, mounted at
+# $SG_OUT); without it, from sgvm.tests=a,b sgvm.timeout=S sgvm.ko=PATH on
+# the kernel command line.
+
+REPO=$(cd "$(dirname "$0")/.." && pwd -P)
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root TERM=${TERM:-dumb} LC_ALL=C.UTF-8
+export SG_OUT=/run/sg-out
+export SMTPGATE_REPO=$REPO
+KVER=$(uname -r)
+export KVER
+
+KSFT_PASS=0
+KSFT_SKIP=4
+# Taint bits an out-of-tree (O, 4096), unsigned (E, 8192) module sets.
+TAINT_EXPECTED=$((4096 | 8192))
+SPLAT_RE='WARNING:|BUG:|Oops|general protection fault|Call Trace|UBSAN|KASAN|kmemleak|refcount_t|possible recursive locking|circular locking|suspicious RCU usage|list_add corruption|list_del corruption|Kernel panic|stack-protector'
+
+AWK=(awk)
+awk -W version 2>&1 | grep -q mawk && AWK=(awk -W interactive)
+TIMEOUT=300
+INTERACTIVE=0
+TESTS=()
+export SMTPGATE_KO=
+
+log() {
+	echo "# vm: $*"
+}
+
+# The places that get a tmpfs, as the host root is read-only.
+SCRATCH_DIRS="/run /var/lib /var/log /var/spool /var/cache /tmp /var/tmp"
+
+# A checkout in one of $SCRATCH_DIRS (CI in /tmp) would vanish under its
+# tmpfs: park a bind mount of it on /dev for the time being.
+park_repo() {
+	local d
+	for d in $SCRATCH_DIRS; do
+		case $REPO/ in "$d"/*)
+			mkdir -p /dev/.sg-repo &&
+				mount --bind "$REPO" /dev/.sg-repo
+			return
+			;;
+		esac
+	done
+}
+
+unpark_repo() {
+	[ -d /dev/.sg-repo ] || return 0
+	mkdir -p "$REPO" && mount --move /dev/.sg-repo "$REPO"
+}
+
+mount_fs() {
+	local d
+	mount -t proc proc /proc
+	mount -t sysfs sysfs /sys
+	mount -t devtmpfs devtmpfs /dev
+	park_repo
+	# devtmpfs lacks these links; bash's <(...) and many scripts need them.
+	ln -sfn /proc/self/fd /dev/fd
+	ln -sfn fd/0 /dev/stdin
+	ln -sfn fd/1 /dev/stdout
+	ln -sfn fd/2 /dev/stderr
+	mkdir -p /dev/pts /dev/shm
+	mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
+	ln -sf pts/ptmx /dev/ptmx
+	mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+	for d in $SCRATCH_DIRS; do
+		case $d in
+		*/tmp) mount -t tmpfs -o mode=1777 tmpfs "$d" ;;
+		*) mount -t tmpfs -o mode=0755 tmpfs "$d" ;;
+		esac
+	done
+	unpark_repo
+	mkdir -p /run/lock /run/netns
+	# kmemleak and friends live there on a debug kernel.
+	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+}
+
+# The output share is optional: a missing one leaves SG_OUT a tmpfs dir.
+mount_out() {
+	mkdir -p "$SG_OUT"
+	mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 \
+		sgout "$SG_OUT" 2>/dev/null ||
+		log "no output share (mount tag sgout): artifacts stay in the VM"
+}
+
+parse_cmdline() {
+	local arg
+	for arg in $(cat /proc/cmdline); do
+		case $arg in
+		sgvm.tests=*) IFS=, read -r -a TESTS <<<"${arg#*=}" ;;
+		sgvm.timeout=*) TIMEOUT=${arg#*=} ;;
+		sgvm.ko=*) SMTPGATE_KO=${arg#*=} ;;
+		sgvm.interactive=1) INTERACTIVE=1 ;;
+		esac
+	done
+}
+
+# The job file holds key=value lines; "test" may repeat and keeps order.
+read_job() {
+	local job=$SG_OUT/.vm/job key val
+	[ -r "$job" ] || return 0
+	TESTS=()
+	while IFS='=' read -r key val; do
+		case $key in
+		test) TESTS+=("$val") ;;
+		timeout) TIMEOUT=$val ;;
+		ko) SMTPGATE_KO=$val ;;
+		interactive) INTERACTIVE=$val ;;
+		esac
+	done <"$job"
+}
+
+# Prefixes "# " and ends every line, even a last one without a newline, so
+# the result line that follows always starts a line of its own.
+indent() {
+	# mawk (Debian's awk) reads a pipe in blocks unless told otherwise,
+	# which would hold a test's output back until it ends.
+	"${AWK[@]}" '{ print "# " $0; fflush() }'
+}
+
+dmesg_lines() {
+	dmesg | wc -l
+}
+
+# Prints dmesg lines after line $1 that look like a kernel splat.  A shrunk
+# log (ring buffer wrapped) is scanned whole rather than missed.
+splats_since() {
+	local from=$1
+	[ "$(dmesg_lines)" -ge "$from" ] || from=0
+	dmesg | tail -n +"$((from + 1))" | grep -E "$SPLAT_RE"
+}
+
+taint() {
+	cat /proc/sys/kernel/tainted
+}
+
+# Prints the taint bits set since $1, ignoring O and E.
+new_taint() {
+	local t
+	t=$(taint)
+	echo $(((t & ~$1) & ~TAINT_EXPECTED))
+}
+
+netns_list() {
+	ip netns list 2>/dev/null | cut -d' ' -f1 | sort
+}
+
+# Deletes namespaces a test left behind so they cannot disturb the next
+# test, and names them.
+reap_netns() {
+	local before=$1 ns leaked=
+	for ns in $(comm -13 <(echo "$before") <(netns_list)); do
+		ip netns del "$ns"
+		leaked="$leaked $ns"
+	done
+	echo "$leaked"
+}
+
+# Absolute paths (tests copied into the output share) are run as they are;
+# the rest are relative to the repository.
+test_path() {
+	case $1 in
+	/*) echo "$1" ;;
+	*) echo "$REPO/$1" ;;
+	esac
+}
+
+# Runs test number $1, path $2, and prints its TAP result line.  Returns
+# non-zero when the test did not pass or skip cleanly.
+run_one() {
+	local n=$1 name=$2 path out rc status=ok directive='' leaked
+	local lines0 taint0 netns0 start splats taint_new
+	path=$(test_path "$name")
+	# A test from outside the repo was copied to the share: name it short.
+	case $name in /*) name=${name##*/} ;; esac
+	out=$(mktemp /tmp/vm-test.XXXXXX)
+	lines0=$(dmesg_lines)
+	taint0=$(taint)
+	netns0=$(netns_list)
+	start=$SECONDS
+
+	if [ ! -x "$path" ]; then
+		echo "$path: not an executable file" >"$out"
+		rc=1
+	else
+		# timeout puts the test in its own process group and kills all
+		# of it; stdin is closed so no test can eat the console.
+		(cd "$REPO" && exec timeout -k 10 "$TIMEOUT" "$path") \
+			</dev/null 2>&1 | tee "$out" | indent
+		rc=${PIPESTATUS[0]}
+	fi
+
+	case $rc in
+	"$KSFT_PASS") ;;
+	"$KSFT_SKIP")
+		directive=" # SKIP $(skip_reason "$out")" ;;
+	124 | 137)
+		status="not ok" directive=" # TIMEOUT $TIMEOUT seconds" ;;
+	*)
+		status="not ok" directive=" # exit=$rc" ;;
+	esac
+
+	splats=$(splats_since "$lines0")
+	if [ -n "$splats" ]; then
+		# The whole new log, capped: a splat's context is around it.
+		log "kernel splat during $name:"
+		dmesg | tail -n +"$((lines0 + 1))" | head -n 300 | sed 's/^/#   /'
+		status="not ok" directive=" # kernel splat"
+	fi
+	taint_new=$(new_taint "$taint0")
+	if [ "$taint_new" != 0 ]; then
+		log "$name: kernel tainted $taint0 -> $(taint) (new bits $taint_new)"
+		status="not ok" directive=" # tainted"
+	fi
+	leaked=$(reap_netns "$netns0")
+	if [ -n "$leaked" ]; then
+		log "$name: left network namespaces behind:$leaked"
+		status="not ok" directive=" # leaked netns"
+	fi
+	log "$name: $((SECONDS - start)) s"
+	rm -f "$out"
+	echo "$status $n $name$directive"
+	[ "$status" = ok ]
+}
+
+# A skipping test says why on its last output line mentioning a skip.
+skip_reason() {
+	local r
+	r=$(grep -i 'skip' "$1" | tail -n 1 |
+		sed -E 's/^[#[:space:]]*//; s/^\[?SKIP\]?:?[[:space:]]*//')
+	echo "${r:-exit 4}"
+}
+
+# On a debug kernel, leaks show only after a scan; the objects must be a
+# few seconds old, hence the second scan.
+kmemleak_check() {
+	local f=/sys/kernel/debug/kmemleak leaks
+	echo scan >"$f"
+	sleep 5
+	echo scan >"$f"
+	leaks=$(cat "$f")
+	if [ -n "$leaks" ]; then
+		echo "$leaks" | sed 's/^/# /'
+		echo "not ok $1 kmemleak"
+		return 1
+	fi
+	echo "ok $1 kmemleak"
+}
+
+interactive_shell() {
+	log "interactive shell: repo at $REPO, SG_OUT=$SG_OUT; exit to power off"
+	cd "$REPO" || cd /
+	TERM=linux setsid -c bash -i <>/dev/ttyS0 >&0 2>&1
+}
+
+power_off() {
+	sync
+	echo o >/proc/sysrq-trigger
+	# sysrq works asynchronously; PID 1 must not exit before it does.
+	sleep 30
+	busybox poweroff -f
+}
+
+main() {
+	local n=0 plan failed=0 t lines0 boot_splats
+	mount_fs
+	hostname smtpgate-vm
+	ip link set lo up
+	mount_out
+	parse_cmdline
+	read_job
+
+	plan=${#TESTS[@]}
+	[ -e /sys/kernel/debug/kmemleak ] && plan=$((plan + 1))
+	echo "TAP version 13"
+	echo "1..$plan"
+	log "kernel $KVER, booted in $(cut -d' ' -f1 /proc/uptime) s"
+	log "SMTPGATE_KO=${SMTPGATE_KO:-unset}"
+	# Boot splats are not any test's fault but must not go unseen.
+	boot_splats=$(splats_since 0)
+	[ -n "$boot_splats" ] && log "splat during boot:" &&
+		echo "$boot_splats" | sed 's/^/#   /'
+	[ "$(new_taint 0)" != 0 ] && log "tainted at boot: $(taint)"
+
+	for t in "${TESTS[@]}"; do
+		n=$((n + 1))
+		run_one "$n" "$t" || failed=$((failed + 1))
+	done
+	if [ -e /sys/kernel/debug/kmemleak ]; then
+		n=$((n + 1))
+		kmemleak_check "$n" || failed=$((failed + 1))
+	fi
+	log "$failed of $plan failed, taint $(taint)"
+	# The whole kernel log, for the splats' context and boot problems.
+	dmesg >"$SG_OUT/dmesg.log" 2>&1
+	[ "$INTERACTIVE" = 1 ] && interactive_shell
+	log "done"
+	power_off
+}
+
+main "$@"
