@@ -39,8 +39,9 @@ struct sg_frag_hdr {
 	__be32 identification;
 };
 
+/* Bytes, not a __be16: after an odd-length auth header nothing is aligned. */
 struct sg_teredo_auth {
-	__be16 indicator;
+	u8 indicator[2];
 	u8 id_len;
 	u8 au_len;
 };
@@ -59,21 +60,40 @@ const char *sg_class_name(u8 class)
 }
 
 /*
+ * Headers inside a tunnel may sit at any offset (a Teredo authentication
+ * header has any length): where the packet's own bytes are misaligned for
+ * the header's 16- and 32-bit fields, read a copy instead.
+ */
+static __always_inline const void *sg_header(const struct sk_buff *skb,
+					     unsigned int off, unsigned int len,
+					     void *buf)
+{
+	const void *p = skb_header_pointer(skb, off, len, buf);
+
+	if (p && ((unsigned long)p & 3) && p != buf) {
+		memcpy(buf, p, len);
+		return buf;
+	}
+	return p;
+}
+
+/*
  * Reads the TCP ports at @off.  The ports are what decides, and they are
  * all a first IPv4 fragment is guaranteed to hold (8 bytes of payload), so
  * a first fragment that splits the TCP header is still recognised; the
  * flags (which tell connection attempts apart) are read when present.
  */
-static bool sg_tcp_watched(const struct sk_buff *skb, unsigned int off,
-			   unsigned int end, const struct sg_ports *ports,
-			   struct sg_flow *flow)
+static __always_inline bool sg_tcp_watched(const struct sk_buff *skb,
+					   unsigned int off, unsigned int end,
+					   const struct sg_ports *ports,
+					   struct sg_flow *flow)
 {
 	__be16 _pp[2];
 	const __be16 *pp;
 
 	if (end < off + sizeof(_pp))
 		return false;
-	pp = skb_header_pointer(skb, off, sizeof(_pp), _pp);
+	pp = sg_header(skb, off, sizeof(_pp), _pp);
 	if (!pp || !sg_port_watched(ports, ntohs(pp[1])))
 		return false;
 	flow->sport = pp[0];
@@ -128,7 +148,7 @@ static unsigned int sg_ipv6_transport(const struct sk_buff *skb,
 		case IPPROTO_FRAGMENT:
 			if (end < off + sizeof(_fh))
 				return 0;
-			fh = skb_header_pointer(skb, off, sizeof(_fh), &_fh);
+			fh = sg_header(skb, off, sizeof(_fh), &_fh);
 			if (!fh || (fh->frag_off & htons(SG_IP6_OFFSET)))
 				return 0;
 			hlen = sizeof(_fh);
@@ -171,7 +191,7 @@ static bool sg_inner_ipv6_smtp(const struct sk_buff *skb, unsigned int off,
 
 	if (end < off + sizeof(_ip6h))
 		return false;
-	ip6h = skb_header_pointer(skb, off, sizeof(_ip6h), &_ip6h);
+	ip6h = sg_header(skb, off, sizeof(_ip6h), &_ip6h);
 	if (!ip6h || ip6h->version != 6 ||
 	    ntohs(ip6h->payload_len) != end - off - sizeof(_ip6h))
 		return false;
@@ -227,7 +247,10 @@ static bool sg_teredo_smtp(const struct sk_buff *skb, unsigned int off,
 	ah = skb_header_pointer(skb, off, sizeof(_ah), &_ah);
 	if (!ah)
 		return false;
-	if (ah->indicator == htons(SG_TEREDO_IND_AUTH)) {
+	/* Most UDP is not Teredo: it starts with neither header nor IPv6. */
+	if (ah->indicator[0] && (ah->indicator[0] >> 4) != 6)
+		return false;
+	if (ah->indicator[0] == 0 && ah->indicator[1] == SG_TEREDO_IND_AUTH) {
 		flow->teredo |= SG_TEREDO_AUTH;
 		off += SG_TEREDO_AUTH_FIXED + ah->id_len + ah->au_len;
 		if (end < off + sizeof(_ah))
@@ -236,19 +259,54 @@ static bool sg_teredo_smtp(const struct sk_buff *skb, unsigned int off,
 		if (!ah)
 			return false;
 	}
-	if (ah->indicator == htons(SG_TEREDO_IND_ORIGIN)) {
+	if (ah->indicator[0] == 0 && ah->indicator[1] == SG_TEREDO_IND_ORIGIN) {
 		flow->teredo |= SG_TEREDO_ORIGIN;
 		off += SG_TEREDO_ORIGIN_LEN;
 	}
 	return sg_inner_ipv6_smtp(skb, off, end, ports, !port3544, flow);
 }
 
-static u8 sg_classify_ipv4(const struct sk_buff *skb, unsigned int nhoff,
-			   const struct sg_ports *ports, struct sg_flow *flow)
+/* Everything over IPv4 that is not plain TCP: out of the fast path. */
+static noinline u8 sg_classify_ipv4_other(const struct sk_buff *skb,
+					  u8 protocol, unsigned int thoff,
+					  unsigned int end,
+					  const struct sg_ports *ports,
+					  struct sg_flow *flow)
+{
+	flow->teredo = 0;
+	if (protocol == IPPROTO_UDP &&
+	    sg_teredo_smtp(skb, thoff, end, ports, flow))
+		return SMTPGATE_CLASS_TEREDO;
+	if (protocol == IPPROTO_IPV6 &&
+	    sg_inner_ipv6_smtp(skb, thoff, end, ports, false, flow))
+		return SMTPGATE_CLASS_SIXIN4;
+	return SMTPGATE_CLASS_OTHER;
+}
+
+/* A watched port over IPv4: the rest of the TCP facts, out of line. */
+static noinline u8 sg_classify_smtp4(const struct sk_buff *skb,
+				     unsigned int thoff, unsigned int end,
+				     const struct sg_ports *ports,
+				     struct sg_flow *flow)
+{
+	return sg_tcp_watched(skb, thoff, end, ports, flow) ?
+	       SMTPGATE_CLASS_SMTP4 : SMTPGATE_CLASS_OTHER;
+}
+
+/*
+ * The common case, every forwarded IPv4 packet, is kept to a few dozen
+ * instructions: one header read, the port read, one bitmap test.
+ */
+static __always_inline u8 sg_classify_ipv4(const struct sk_buff *skb,
+					   unsigned int nhoff,
+					   const struct sg_ports *ports,
+					   struct sg_flow *flow)
 {
 	struct iphdr _iph;
 	const struct iphdr *iph;
 	unsigned int thoff, end;
+	__be16 _pp[2];
+	const __be16 *pp;
 
 	iph = skb_header_pointer(skb, nhoff, sizeof(_iph), &_iph);
 	if (!iph || iph->version != 4 || iph->ihl < 5)
@@ -264,26 +322,22 @@ static u8 sg_classify_ipv4(const struct sk_buff *skb, unsigned int nhoff,
 	end = nhoff + ntohs(iph->tot_len);
 	if (end < thoff || end > skb->len)
 		return SMTPGATE_CLASS_OTHER;
+	if (iph->protocol != IPPROTO_TCP)
+		return sg_classify_ipv4_other(skb, iph->protocol, thoff, end,
+					      ports, flow);
 
-	switch (iph->protocol) {
-	case IPPROTO_TCP:
-		if (sg_tcp_watched(skb, thoff, end, ports, flow))
-			return SMTPGATE_CLASS_SMTP4;
-		break;
-	case IPPROTO_UDP:
-		if (sg_teredo_smtp(skb, thoff, end, ports, flow))
-			return SMTPGATE_CLASS_TEREDO;
-		break;
-	case IPPROTO_IPV6:
-		if (sg_inner_ipv6_smtp(skb, thoff, end, ports, false, flow))
-			return SMTPGATE_CLASS_SIXIN4;
-		break;
-	}
-	return SMTPGATE_CLASS_OTHER;
+	if (end < thoff + sizeof(_pp))
+		return SMTPGATE_CLASS_OTHER;
+	pp = skb_header_pointer(skb, thoff, sizeof(_pp), _pp);
+	if (!pp || !sg_port_watched(ports, ntohs(pp[1])))
+		return SMTPGATE_CLASS_OTHER;
+	return sg_classify_smtp4(skb, thoff, end, ports, flow);
 }
 
-static u8 sg_classify_ipv6(const struct sk_buff *skb, unsigned int nhoff,
-			   const struct sg_ports *ports, struct sg_flow *flow)
+static noinline u8 sg_classify_ipv6(const struct sk_buff *skb,
+				    unsigned int nhoff,
+				    const struct sg_ports *ports,
+				    struct sg_flow *flow)
 {
 	struct ipv6hdr _ip6h;
 	const struct ipv6hdr *ip6h;
@@ -328,7 +382,6 @@ u8 sg_classify(const struct sk_buff *skb, unsigned int nhoff, u8 family,
 	u8 class = SMTPGATE_CLASS_OTHER;
 
 	flow->family = NFPROTO_UNSPEC;
-	flow->teredo = 0;
 	if (family == NFPROTO_IPV4)
 		class = sg_classify_ipv4(skb, nhoff, ports, flow);
 	else if (family == NFPROTO_IPV6)

@@ -24,6 +24,13 @@ typedef __u8 u8;
 typedef __u16 u16;
 typedef __u32 u32;
 
+#ifndef __always_inline
+#define __always_inline inline __attribute__((__always_inline__))
+#endif
+#ifndef noinline
+#define noinline __attribute__((__noinline__))
+#endif
+
 /*
  * The userspace skb: bytes [0, head_len) are "linear" and returned in place;
  * a read that reaches past head_len is copied, like a paged kernel skb.
@@ -37,11 +44,12 @@ struct sk_buff {
 static inline const void *skb_header_pointer(const struct sk_buff *skb,
 					     int offset, int len, void *buffer)
 {
+	/* The kernel's fast path, to the instruction: see __skb_header_pointer */
+	if (__builtin_expect((int)skb->head_len - offset >= len, 1))
+		return skb->data + offset;
 	if (offset < 0 || len < 0 || (unsigned int)offset > skb->len ||
 	    (unsigned int)len > skb->len - (unsigned int)offset)
 		return NULL;
-	if ((unsigned int)offset + (unsigned int)len <= skb->head_len)
-		return skb->data + offset;
 	memcpy(buffer, skb->data + offset, len);
 	return buffer;
 }

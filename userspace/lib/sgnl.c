@@ -1,0 +1,1689 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sgnl: the smtpgate generic netlink client.  See sgnl.h.
+ *
+ * libnl builds and parses the messages; the receive loop is libnl's with
+ * our own callbacks, because its defaults turn the kernel's errno into a
+ * libnl code and drop the extended ACK that says which attribute was bad.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+
+#include <netlink/netlink.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+
+#include "sgnl.h"
+
+/* libnl's callback signatures carry what some callbacks do not need. */
+#define __always_unused	__attribute__((__unused__))
+
+#ifndef SOL_NETLINK
+#define SOL_NETLINK	270
+#endif
+
+/* Room for the biggest policy: three full v6 prefix lists and the rest. */
+#define POLICY_MSG_BYTES	16384
+/* Events come in bursts (a batch without F_QUIET): a deep queue. */
+#define EVENT_RCVBUF		(4 << 20)
+
+struct sgnl {
+	struct nl_sock *sk;
+	struct nl_cb *cb;
+	int family;
+	bool events;			/* subscribed: an events-only handle */
+	struct sgnl_error error;
+};
+
+/* One request in flight: what the callbacks learn. */
+struct req {
+	struct sgnl *h;
+	sgnl_msg_fn fn;
+	void *arg;
+	unsigned int seq;
+	int kerr;			/* the kernel's errno, negative */
+	int fn_ret;			/* first non-zero return of fn */
+	bool done;			/* ACK, error or end of dump seen */
+	bool intr;			/* NLM_F_DUMP_INTR seen */
+};
+
+/* ---- errors ----------------------------------------------------------- */
+
+static void error_clear(struct sgnl *h)
+{
+	h->error.err = 0;
+	h->error.msg[0] = '\0';
+	h->error.offset = -1;
+	h->error.miss_type = -1;
+}
+
+static int __attribute__((format(printf, 3, 4)))
+fail(struct sgnl *h, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	h->error.err = err;
+	va_start(ap, fmt);
+	vsnprintf(h->error.msg, sizeof(h->error.msg), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* libnl reports its own codes; callers get errno. */
+static int nlerr_to_errno(int nlerr)
+{
+	switch (nlerr < 0 ? -nlerr : nlerr) {
+	case NLE_NOMEM:		return -ENOMEM;
+	case NLE_AGAIN:		return -EAGAIN;
+	case NLE_BUSY:		return -EBUSY;
+	case NLE_RANGE:		return -ERANGE;
+	case NLE_INVAL:		return -EINVAL;
+	case NLE_MSGSIZE:	return -EMSGSIZE;
+	case NLE_MSG_TOOSHORT:
+	case NLE_MSG_TRUNC:	return -EMSGSIZE;
+	case NLE_OPNOTSUPP:	return -EOPNOTSUPP;
+	case NLE_PERM:		return -EPERM;
+	case NLE_NOACCESS:	return -EACCES;
+	case NLE_OBJ_NOTFOUND:	return -ENOENT;
+	case NLE_EXIST:		return -EEXIST;
+	case NLE_AF_NOSUPPORT:	return -EAFNOSUPPORT;
+	case NLE_PROTO_MISMATCH:return -EPROTONOSUPPORT;
+	case NLE_BAD_SOCK:	return -EBADF;
+	case NLE_DUMP_INTR:	return -EINTR;
+	case NLE_SEQ_MISMATCH:
+	case NLE_MSGTYPE_NOSUPPORT:
+	case NLE_PARSE_ERR:	return -EPROTO;
+	default:		return -EIO;
+	}
+}
+
+const char *sgnl_error_msg(const struct sgnl *h)
+{
+	return h->error.msg;
+}
+
+const struct sgnl_error *sgnl_error(const struct sgnl *h)
+{
+	return &h->error;
+}
+
+int sgnl_fd(const struct sgnl *h)
+{
+	return nl_socket_get_fd(h->sk);
+}
+
+/*
+ * Reads the extended ACK TLVs that start at @tlv inside @nlh: the message,
+ * the offset of the bad attribute in our request, a missing attribute.
+ */
+static void parse_tlvs(struct sgnl *h, const struct nlmsghdr *nlh,
+		       const void *tlv)
+{
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	const char *end = (const char *)nlh + nlh->nlmsg_len;
+	const char *msg;
+	int len;
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || (const char *)tlv >= end)
+		return;
+	len = end - (const char *)tlv;
+	if (nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)tlv, len, NULL))
+		return;
+	if (tb[NLMSGERR_ATTR_MSG] && nla_len(tb[NLMSGERR_ATTR_MSG]) > 0) {
+		msg = nla_data(tb[NLMSGERR_ATTR_MSG]);
+		len = strnlen(msg, nla_len(tb[NLMSGERR_ATTR_MSG]));
+		snprintf(h->error.msg, sizeof(h->error.msg), "%.*s", len, msg);
+	}
+	if (tb[NLMSGERR_ATTR_OFFS] && nla_len(tb[NLMSGERR_ATTR_OFFS]) >= 4)
+		h->error.offset = nla_get_u32(tb[NLMSGERR_ATTR_OFFS]);
+	if (tb[NLMSGERR_ATTR_MISS_TYPE] &&
+	    nla_len(tb[NLMSGERR_ATTR_MISS_TYPE]) >= 4)
+		h->error.miss_type = nla_get_u32(tb[NLMSGERR_ATTR_MISS_TYPE]);
+}
+
+/*
+ * An NLMSG_ERROR carries our request back (whole, or only its header
+ * when NLM_F_CAPPED), then the TLVs.
+ */
+static void parse_ext_ack(struct sgnl *h, const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *e = nlmsg_data(nlh);
+	size_t echoed;
+
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*e))
+		return;
+	if (nlh->nlmsg_flags & NLM_F_CAPPED)
+		echoed = sizeof(struct nlmsghdr);
+	else
+		echoed = e->msg.nlmsg_len;
+	if (echoed < sizeof(struct nlmsghdr) ||
+	    echoed > nlh->nlmsg_len - NLMSG_HDRLEN - sizeof(int))
+		return;
+	parse_tlvs(h, nlh, (const char *)nlmsg_data(nlh) +
+		   NLMSG_ALIGN(sizeof(int) + echoed));
+}
+
+/* ---- the receive callbacks -------------------------------------------- */
+
+/* Replies to an earlier, abandoned request are not ours: skip them. */
+static int on_seq_check(struct nl_msg *msg, void *arg)
+{
+	struct req *r = arg;
+
+	return nlmsg_hdr(msg)->nlmsg_seq == r->seq ? NL_OK : NL_SKIP;
+}
+
+static int on_valid(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct req *r = arg;
+	int ret;
+
+	if (nlh->nlmsg_type != r->h->family || !r->fn || r->fn_ret)
+		return NL_OK;
+	ret = r->fn(nlh, r->arg);
+	if (ret)
+		r->fn_ret = ret;
+	/* A dump is drained even when the caller is done with it. */
+	return NL_OK;
+}
+
+static int on_dump_intr(struct nl_msg *msg __always_unused, void *arg)
+{
+	struct req *r = arg;
+
+	r->intr = true;
+	return NL_OK;
+}
+
+/* A successful ACK may still carry a warning. */
+static int on_ack(struct nl_msg *msg, void *arg)
+{
+	struct req *r = arg;
+
+	parse_ext_ack(r->h, nlmsg_hdr(msg));
+	r->done = true;
+	return NL_STOP;
+}
+
+/* NLMSG_DONE ends a dump; its payload is the dump's errno. */
+static int on_finish(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct req *r = arg;
+	int err;
+
+	r->done = true;
+	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(int))
+		return NL_STOP;
+	memcpy(&err, nlmsg_data(nlh), sizeof(err));
+	if (err < 0) {
+		r->kerr = err;
+		parse_tlvs(r->h, nlh, (const char *)nlmsg_data(nlh) +
+			   NLMSG_ALIGN(sizeof(int)));
+	}
+	return NL_STOP;
+}
+
+static int on_error(struct sockaddr_nl *nla __always_unused,
+		    struct nlmsgerr *e, void *arg)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
+	struct req *r = arg;
+
+	if (nlh->nlmsg_seq != r->seq)
+		return NL_SKIP;
+	r->kerr = e->error < 0 ? e->error : -EPROTO;
+	parse_ext_ack(r->h, nlh);
+	r->done = true;
+	return NL_STOP;
+}
+
+static void req_callbacks(struct sgnl *h, struct req *r)
+{
+	nl_cb_set(h->cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, on_seq_check, r);
+	nl_cb_set(h->cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, r);
+	nl_cb_set(h->cb, NL_CB_DUMP_INTR, NL_CB_CUSTOM, on_dump_intr, r);
+	nl_cb_set(h->cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, r);
+	nl_cb_set(h->cb, NL_CB_FINISH, NL_CB_CUSTOM, on_finish, r);
+	nl_cb_err(h->cb, NL_CB_CUSTOM, on_error, r);
+}
+
+/* ---- requests --------------------------------------------------------- */
+
+struct nl_msg *sgnl_msg(struct sgnl *h, uint8_t cmd, int nlflags,
+			size_t size)
+{
+	struct nl_msg *msg;
+
+	msg = size ? nlmsg_alloc_size(size) : nlmsg_alloc();
+	if (!msg)
+		return NULL;
+	if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, h->family, 0,
+			 nlflags, cmd, SMTPGATE_GENL_VERSION)) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+static int kernel_error(struct sgnl *h, int err)
+{
+	h->error.err = err;
+	/* No extack: at least the errno's words. */
+	if (!h->error.msg[0])
+		snprintf(h->error.msg, sizeof(h->error.msg), "%s",
+			 strerror(-err));
+	return err;
+}
+
+int sgnl_request(struct sgnl *h, struct nl_msg *msg,
+		 sgnl_msg_fn fn, void *arg)
+{
+	struct req r = { .h = h, .fn = fn, .arg = arg };
+	int ret;
+
+	error_clear(h);
+	if (!msg)
+		return fail(h, -ENOMEM, "cannot build the netlink request");
+	if (h->events) {
+		nlmsg_free(msg);
+		return fail(h, -EINVAL, "an events handle sends no requests");
+	}
+	nl_complete_msg(h->sk, msg);
+	r.seq = nlmsg_hdr(msg)->nlmsg_seq;
+	req_callbacks(h, &r);
+	ret = nl_send(h->sk, msg);
+	nlmsg_free(msg);
+	if (ret < 0)
+		return fail(h, nlerr_to_errno(ret), "cannot send: %s",
+			    nl_geterror(ret));
+	while (!r.done) {
+		ret = nl_recvmsgs(h->sk, h->cb);
+		if (ret < 0 && !r.done)
+			return fail(h, nlerr_to_errno(ret), "cannot receive: %s",
+				    nl_geterror(ret));
+	}
+	if (r.kerr)
+		return kernel_error(h, r.kerr);
+	if (r.intr)
+		return fail(h, -EINTR,
+			    "the table changed during the dump; try again");
+	if (r.fn_ret < 0 && !h->error.err)
+		fail(h, r.fn_ret, "%s", r.fn_ret == -EPROTO ?
+		     "malformed reply from the kernel" : strerror(-r.fn_ret));
+	return r.fn_ret;
+}
+
+/* A request without a reply of its own: only the ACK. */
+static int request_ack(struct sgnl *h, struct nl_msg *msg)
+{
+	return sgnl_request(h, msg, NULL, NULL);
+}
+
+/* ---- opening ---------------------------------------------------------- */
+
+static int set_sockopt(struct sgnl *h, int opt, const char *name)
+{
+	int one = 1;
+
+	if (setsockopt(nl_socket_get_fd(h->sk), SOL_NETLINK, opt,
+		       &one, sizeof(one)))
+		return fail(h, -errno, "cannot set %s: %s", name,
+			    strerror(errno));
+	return 0;
+}
+
+static int open_socket(struct sgnl *h)
+{
+	int ret;
+
+	h->sk = nl_socket_alloc();
+	h->cb = nl_cb_alloc(NL_CB_DEFAULT);
+	if (!h->sk || !h->cb)
+		return fail(h, -ENOMEM, "cannot allocate a netlink socket");
+	ret = genl_connect(h->sk);
+	if (ret < 0)
+		return fail(h, nlerr_to_errno(ret),
+			    "cannot open a generic netlink socket: %s",
+			    nl_geterror(ret));
+	/* The kernel's messages are why we are here. */
+	ret = set_sockopt(h, NETLINK_EXT_ACK, "NETLINK_EXT_ACK");
+	if (ret)
+		return ret;
+	/* A refused 64 KiB batch need not come back whole. */
+	return set_sockopt(h, NETLINK_CAP_ACK, "NETLINK_CAP_ACK");
+}
+
+/* Resolving the family is also what autoloads the module. */
+static int resolve_family(struct sgnl *h)
+{
+	int id = genl_ctrl_resolve(h->sk, SMTPGATE_GENL_NAME);
+
+	if (id == -NLE_OBJ_NOTFOUND)
+		return fail(h, -ENOENT, "no generic netlink family '%s': "
+			    "is the smtpgate module loaded?",
+			    SMTPGATE_GENL_NAME);
+	if (id < 0)
+		return fail(h, nlerr_to_errno(id),
+			    "cannot resolve generic netlink family '%s': %s",
+			    SMTPGATE_GENL_NAME, nl_geterror(id));
+	h->family = id;
+	return 0;
+}
+
+/*
+ * On failure *hp still gets a handle, holding only the error, so that the
+ * caller can print sgnl_error_msg() before sgnl_close(); NULL on -ENOMEM.
+ */
+int sgnl_open(struct sgnl **hp)
+{
+	struct sgnl *h;
+	int ret;
+
+	*hp = h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	error_clear(h);
+	ret = open_socket(h);
+	if (!ret)
+		ret = resolve_family(h);
+	if (ret) {
+		if (h->sk)
+			nl_socket_free(h->sk);
+		if (h->cb)
+			nl_cb_put(h->cb);
+		h->sk = NULL;
+		h->cb = NULL;
+	}
+	return ret;
+}
+
+void sgnl_close(struct sgnl *h)
+{
+	if (!h)
+		return;
+	if (h->sk)
+		nl_socket_free(h->sk);
+	if (h->cb)
+		nl_cb_put(h->cb);
+	free(h);
+}
+
+/* ---- building attributes ---------------------------------------------- */
+
+/* Empty nests are meaningful (an empty list); libnl would drop them. */
+static struct nlattr *nest_start(struct nl_msg *msg, int type)
+{
+	return nla_nest_start(msg, type | NLA_F_NESTED);
+}
+
+static int nest_end(struct nl_msg *msg, struct nlattr *nest, int ret)
+{
+	if (ret < 0) {
+		nla_nest_cancel(msg, nest);
+		return ret;
+	}
+	return nla_nest_end_keep_empty(msg, nest);
+}
+
+/* FAMILY u16, ADDR 4 or 16 bytes, and the length unless @len_type is 0. */
+static int put_prefix(struct nl_msg *msg, int fam_type, int addr_type,
+		      int len_type, const struct sg_prefix *p)
+{
+	size_t alen = sg_family_addr_len(p->family);
+	int ret;
+
+	if (!alen)
+		return -NLE_INVAL;
+	ret = nla_put_u16(msg, fam_type, p->family);
+	if (!ret)
+		ret = nla_put(msg, addr_type, alen, p->addr.bytes);
+	if (!ret && len_type)
+		ret = nla_put_u8(msg, len_type, p->len);
+	return ret;
+}
+
+static int put_prefix_list(struct nl_msg *msg, int type,
+			   const struct sgnl_prefix_list *l)
+{
+	struct nlattr *list, *e;
+	unsigned int i;
+	int ret = 0;
+
+	list = nest_start(msg, type);
+	if (!list)
+		return -NLE_NOMEM;
+	for (i = 0; i < l->n && !ret; i++) {
+		e = nest_start(msg, SMTPGATE_A_PREFIX_ENTRY);
+		if (!e) {
+			ret = -NLE_NOMEM;
+			break;
+		}
+		ret = nest_end(msg, e, put_prefix(msg, SMTPGATE_A_PREFIX_FAMILY,
+						  SMTPGATE_A_PREFIX_ADDR,
+						  SMTPGATE_A_PREFIX_LEN,
+						  &l->v[i]));
+	}
+	return nest_end(msg, list, ret);
+}
+
+static int put_ports(struct nl_msg *msg, const struct sgnl_policy *pol)
+{
+	struct nlattr *nest;
+	unsigned int i;
+	int ret = 0;
+
+	nest = nest_start(msg, SMTPGATE_A_POLICY_PORTS);
+	if (!nest)
+		return -NLE_NOMEM;
+	for (i = 0; i < pol->nports && !ret; i++)
+		ret = nla_put_u16(msg, SMTPGATE_A_PORT, pol->ports[i]);
+	return nest_end(msg, nest, ret);
+}
+
+#define HAS(pol, a)	((pol)->has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_##a))
+
+static int put_policy_scalars(struct nl_msg *msg, const struct sgnl_policy *p)
+{
+	int ret = 0;
+
+#define PUT(a, type, v) \
+	do { if (!ret && HAS(p, a)) \
+		ret = nla_put_##type(msg, SMTPGATE_A_POLICY_##a, v); } while (0)
+	PUT(ACTION, u8, p->action);
+	PUT(TUNNEL_ACTION, u8, p->tunnel_action);
+	PUT(SUBMISSION_PORT, u16, p->submission_port);
+	PUT(SUBMISSION_TLS_PORT, u16, p->submission_tls_port);
+	PUT(WINDOW, u32, p->window);
+	PUT(RATE_LIMIT, u32, p->rate_limit);
+	PUT(BLOCKED_LIMIT, u32, p->blocked_limit);
+	PUT(DEST_LIMIT, u32, p->dest_limit);
+	PUT(FLAG_TUNNEL, u8, p->flag_tunnel);
+	PUT(BAN_SCOPE, u8, p->ban_scope);
+	PUT(HOST_PREFIX4, u8, p->host_prefix4);
+	PUT(HOST_PREFIX6, u8, p->host_prefix6);
+	PUT(MAX_HOSTS, u32, p->max_hosts);
+	PUT(MAX_BANS, u32, p->max_bans);
+#undef PUT
+	if (!ret && HAS(p, SUBMISSION4))
+		ret = nla_put(msg, SMTPGATE_A_POLICY_SUBMISSION4,
+			      sizeof(p->submission4), &p->submission4);
+	if (!ret && HAS(p, SUBMISSION6))
+		ret = nla_put(msg, SMTPGATE_A_POLICY_SUBMISSION6,
+			      sizeof(p->submission6), &p->submission6);
+	return ret;
+}
+
+static int put_policy(struct nl_msg *msg, const struct sgnl_policy *p)
+{
+	struct nlattr *nest;
+	int ret = 0;
+
+	nest = nest_start(msg, SMTPGATE_A_POLICY);
+	if (!nest)
+		return -NLE_NOMEM;
+	if (HAS(p, INTERNAL))
+		ret = put_prefix_list(msg, SMTPGATE_A_POLICY_INTERNAL,
+				      &p->internal);
+	if (!ret && HAS(p, EXEMPT))
+		ret = put_prefix_list(msg, SMTPGATE_A_POLICY_EXEMPT, &p->exempt);
+	if (!ret && HAS(p, WALLED_GARDEN))
+		ret = put_prefix_list(msg, SMTPGATE_A_POLICY_WALLED_GARDEN,
+				      &p->walled_garden);
+	if (!ret && HAS(p, PORTS))
+		ret = put_ports(msg, p);
+	if (!ret)
+		ret = put_policy_scalars(msg, p);
+	return nest_end(msg, nest, ret);
+}
+
+static int put_ban(struct nl_msg *msg, const struct sgnl_ban *b)
+{
+	struct nlattr *nest;
+	int ret;
+
+	nest = nest_start(msg, SMTPGATE_A_BAN);
+	if (!nest)
+		return -NLE_NOMEM;
+	ret = put_prefix(msg, SMTPGATE_A_BAN_FAMILY, SMTPGATE_A_BAN_ADDR,
+			 SMTPGATE_A_BAN_PREFIX_LEN, &b->prefix);
+	if (!ret && b->scope)
+		ret = nla_put_u8(msg, SMTPGATE_A_BAN_SCOPE, b->scope);
+	if (!ret && b->timeout)
+		ret = nla_put_u32(msg, SMTPGATE_A_BAN_TIMEOUT, b->timeout);
+	if (!ret && b->reason[0])
+		ret = nla_put_string(msg, SMTPGATE_A_BAN_REASON, b->reason);
+	return nest_end(msg, nest, ret);
+}
+
+/* A host or ban given by its address only (gets, deletes, forgets). */
+static int put_addr_nest(struct nl_msg *msg, int type, int fam_type,
+			 int addr_type, int len_type,
+			 const struct sg_prefix *p)
+{
+	struct nlattr *nest;
+
+	nest = nest_start(msg, type);
+	if (!nest)
+		return -NLE_NOMEM;
+	return nest_end(msg, nest, put_prefix(msg, fam_type, addr_type,
+					      len_type, p));
+}
+
+/* A message we could not build: bad input (a family) or no room. */
+static int build_error(struct sgnl *h, struct nl_msg *msg, int nlerr,
+		       const char *what)
+{
+	nlmsg_free(msg);
+	if (nlerr == -NLE_INVAL)
+		return fail(h, -EINVAL, "%s: address family %s", what,
+			    "is neither AF_INET nor AF_INET6");
+	return fail(h, nlerr_to_errno(nlerr), "%s: %s", what,
+		    nl_geterror(nlerr));
+}
+
+/* ---- parsing replies -------------------------------------------------- */
+
+static struct nla_policy prefix_nla[SMTPGATE_A_PREFIX_MAX + 1] = {
+	[SMTPGATE_A_PREFIX_FAMILY]	= { .type = NLA_U16 },
+	[SMTPGATE_A_PREFIX_ADDR]	= { .minlen = 4 },
+	[SMTPGATE_A_PREFIX_LEN]		= { .type = NLA_U8 },
+};
+
+static struct nla_policy ban_nla[SMTPGATE_A_BAN_MAX + 1] = {
+	[SMTPGATE_A_BAN_FAMILY]		= { .type = NLA_U16 },
+	[SMTPGATE_A_BAN_ADDR]		= { .minlen = 4 },
+	[SMTPGATE_A_BAN_PREFIX_LEN]	= { .type = NLA_U8 },
+	[SMTPGATE_A_BAN_SCOPE]		= { .type = NLA_U8 },
+	[SMTPGATE_A_BAN_TIMEOUT]	= { .type = NLA_U32 },
+	[SMTPGATE_A_BAN_REASON]		= { .type = NLA_STRING,
+					    .maxlen = SMTPGATE_BAN_REASON_LEN },
+	[SMTPGATE_A_BAN_CREATED]	= { .type = NLA_U64 },
+	[SMTPGATE_A_BAN_DROPS]		= { .type = NLA_U64 },
+};
+
+static struct nla_policy host_nla[SMTPGATE_A_HOST_MAX + 1] = {
+	[SMTPGATE_A_HOST_FAMILY]	= { .type = NLA_U16 },
+	[SMTPGATE_A_HOST_ADDR]		= { .minlen = 4 },
+	[SMTPGATE_A_HOST_PREFIX_LEN]	= { .type = NLA_U8 },
+	[SMTPGATE_A_HOST_FIRST_SEEN]	= { .type = NLA_U64 },
+	[SMTPGATE_A_HOST_LAST_SEEN]	= { .type = NLA_U64 },
+	[SMTPGATE_A_HOST_ATTEMPTS]	= { .type = NLA_NESTED },
+	[SMTPGATE_A_HOST_BLOCKED]	= { .type = NLA_U32 },
+	[SMTPGATE_A_HOST_REDIRECTED]	= { .type = NLA_U32 },
+	[SMTPGATE_A_HOST_LOGGED]	= { .type = NLA_U32 },
+	[SMTPGATE_A_HOST_RATE]		= { .type = NLA_U32 },
+	[SMTPGATE_A_HOST_BLOCKED_RATE]	= { .type = NLA_U32 },
+	[SMTPGATE_A_HOST_DESTINATIONS]	= { .type = NLA_U32 },
+	[SMTPGATE_A_HOST_FLAGS]		= { .type = NLA_U32 },
+	[SMTPGATE_A_HOST_REASONS]	= { .type = NLA_U32 },
+	[SMTPGATE_A_HOST_FLAGGED_AT]	= { .type = NLA_U64 },
+};
+
+static struct nla_policy policy_nla[SMTPGATE_A_POLICY_MAX + 1] = {
+	[SMTPGATE_A_POLICY_INTERNAL]	= { .type = NLA_NESTED },
+	[SMTPGATE_A_POLICY_EXEMPT]	= { .type = NLA_NESTED },
+	[SMTPGATE_A_POLICY_WALLED_GARDEN] = { .type = NLA_NESTED },
+	[SMTPGATE_A_POLICY_ACTION]	= { .type = NLA_U8 },
+	[SMTPGATE_A_POLICY_TUNNEL_ACTION] = { .type = NLA_U8 },
+	[SMTPGATE_A_POLICY_SUBMISSION4]	= { .minlen = 4 },
+	[SMTPGATE_A_POLICY_SUBMISSION6]	= { .minlen = 16 },
+	[SMTPGATE_A_POLICY_SUBMISSION_PORT] = { .type = NLA_U16 },
+	[SMTPGATE_A_POLICY_SUBMISSION_TLS_PORT] = { .type = NLA_U16 },
+	[SMTPGATE_A_POLICY_PORTS]	= { .type = NLA_NESTED },
+	[SMTPGATE_A_POLICY_WINDOW]	= { .type = NLA_U32 },
+	[SMTPGATE_A_POLICY_RATE_LIMIT]	= { .type = NLA_U32 },
+	[SMTPGATE_A_POLICY_BLOCKED_LIMIT] = { .type = NLA_U32 },
+	[SMTPGATE_A_POLICY_DEST_LIMIT]	= { .type = NLA_U32 },
+	[SMTPGATE_A_POLICY_FLAG_TUNNEL]	= { .type = NLA_U8 },
+	[SMTPGATE_A_POLICY_BAN_SCOPE]	= { .type = NLA_U8 },
+	[SMTPGATE_A_POLICY_HOST_PREFIX4] = { .type = NLA_U8 },
+	[SMTPGATE_A_POLICY_HOST_PREFIX6] = { .type = NLA_U8 },
+	[SMTPGATE_A_POLICY_MAX_HOSTS]	= { .type = NLA_U32 },
+	[SMTPGATE_A_POLICY_MAX_BANS]	= { .type = NLA_U32 },
+	[SMTPGATE_A_POLICY_GENERATION]	= { .type = NLA_U32 },
+};
+
+static struct nla_policy stats_nla[SMTPGATE_A_STATS_MAX + 1] = {
+	[SMTPGATE_A_STATS_PACKETS]	= { .type = NLA_NESTED },
+	[SMTPGATE_A_STATS_HOSTS]	= { .type = NLA_U32 },
+	[SMTPGATE_A_STATS_FLAGGED]	= { .type = NLA_U32 },
+	[SMTPGATE_A_STATS_BANS]		= { .type = NLA_U32 },
+	[SMTPGATE_A_STATS_HOST_EVICTIONS] = { .type = NLA_U64 },
+	[SMTPGATE_A_STATS_HOST_CAP_MISSES] = { .type = NLA_U64 },
+	[SMTPGATE_A_STATS_BAN_CAP_REJECTS] = { .type = NLA_U64 },
+	[SMTPGATE_A_STATS_EVENT_LOSSES]	= { .type = NLA_U64 },
+	[SMTPGATE_A_STATS_HOST_BYTES]	= { .type = NLA_U32 },
+	[SMTPGATE_A_STATS_BAN_BYTES]	= { .type = NLA_U32 },
+};
+
+static struct nla_policy entry_nla[SMTPGATE_A_STATS_ENTRY_MAX + 1] = {
+	[SMTPGATE_A_STATS_CLASS]	= { .type = NLA_U8 },
+	[SMTPGATE_A_STATS_VERDICT]	= { .type = NLA_U8 },
+	[SMTPGATE_A_STATS_COUNT]	= { .type = NLA_U64 },
+};
+
+/* Family, address and (optional: full) length, checked for consistency. */
+static int get_prefix(struct nlattr *fam, struct nlattr *addr,
+		      struct nlattr *len, struct sg_prefix *p)
+{
+	size_t alen;
+
+	memset(p, 0, sizeof(*p));
+	if (!fam || !addr)
+		return -EPROTO;
+	p->family = nla_get_u16(fam);
+	alen = sg_family_addr_len(p->family);
+	if (!alen || (size_t)nla_len(addr) != alen)
+		return -EPROTO;
+	memcpy(p->addr.bytes, nla_data(addr), alen);
+	p->len = len ? nla_get_u8(len) : sg_family_bits(p->family);
+	if (p->len > sg_family_bits(p->family))
+		return -EPROTO;
+	return 0;
+}
+
+static uint32_t get_u32(struct nlattr *a)
+{
+	return a ? nla_get_u32(a) : 0;
+}
+
+static uint64_t get_u64(struct nlattr *a)
+{
+	return a ? nla_get_u64(a) : 0;
+}
+
+int sgnl_parse_ban(const struct nlattr *nest, struct sgnl_ban *b)
+{
+	struct nlattr *tb[SMTPGATE_A_BAN_MAX + 1];
+	int ret;
+
+	memset(b, 0, sizeof(*b));
+	if (nla_parse_nested(tb, SMTPGATE_A_BAN_MAX, (struct nlattr *)nest,
+			     ban_nla))
+		return -EPROTO;
+	ret = get_prefix(tb[SMTPGATE_A_BAN_FAMILY], tb[SMTPGATE_A_BAN_ADDR],
+			 tb[SMTPGATE_A_BAN_PREFIX_LEN], &b->prefix);
+	if (ret)
+		return ret;
+	if (tb[SMTPGATE_A_BAN_SCOPE])
+		b->scope = nla_get_u8(tb[SMTPGATE_A_BAN_SCOPE]);
+	b->timeout = get_u32(tb[SMTPGATE_A_BAN_TIMEOUT]);
+	if (tb[SMTPGATE_A_BAN_REASON])
+		nla_strlcpy(b->reason, tb[SMTPGATE_A_BAN_REASON],
+			    sizeof(b->reason));
+	b->created = get_u64(tb[SMTPGATE_A_BAN_CREATED]);
+	b->drops = get_u64(tb[SMTPGATE_A_BAN_DROPS]);
+	return 0;
+}
+
+/* One u32 per class, the attribute type being the class. */
+static int get_attempts(struct nlattr *nest, uint32_t *attempts)
+{
+	struct nlattr *a;
+	int rem;
+
+	if (!nest)
+		return 0;
+	nla_for_each_nested(a, nest, rem) {
+		if (nla_type(a) > SMTPGATE_CLASS_MAX || nla_len(a) != 4)
+			return -EPROTO;
+		attempts[nla_type(a)] = nla_get_u32(a);
+	}
+	return 0;
+}
+
+int sgnl_parse_host(const struct nlattr *nest, struct sgnl_host *host)
+{
+	struct nlattr *tb[SMTPGATE_A_HOST_MAX + 1];
+	int ret;
+
+	memset(host, 0, sizeof(*host));
+	if (nla_parse_nested(tb, SMTPGATE_A_HOST_MAX, (struct nlattr *)nest,
+			     host_nla))
+		return -EPROTO;
+	ret = get_prefix(tb[SMTPGATE_A_HOST_FAMILY], tb[SMTPGATE_A_HOST_ADDR],
+			 tb[SMTPGATE_A_HOST_PREFIX_LEN], &host->prefix);
+	if (!ret)
+		ret = get_attempts(tb[SMTPGATE_A_HOST_ATTEMPTS],
+				   host->attempts);
+	if (ret)
+		return ret;
+	host->first_seen = get_u64(tb[SMTPGATE_A_HOST_FIRST_SEEN]);
+	host->last_seen = get_u64(tb[SMTPGATE_A_HOST_LAST_SEEN]);
+	host->blocked = get_u32(tb[SMTPGATE_A_HOST_BLOCKED]);
+	host->redirected = get_u32(tb[SMTPGATE_A_HOST_REDIRECTED]);
+	host->logged = get_u32(tb[SMTPGATE_A_HOST_LOGGED]);
+	host->rate = get_u32(tb[SMTPGATE_A_HOST_RATE]);
+	host->blocked_rate = get_u32(tb[SMTPGATE_A_HOST_BLOCKED_RATE]);
+	host->destinations = get_u32(tb[SMTPGATE_A_HOST_DESTINATIONS]);
+	host->flags = get_u32(tb[SMTPGATE_A_HOST_FLAGS]);
+	host->reasons = get_u32(tb[SMTPGATE_A_HOST_REASONS]);
+	host->flagged_at = get_u64(tb[SMTPGATE_A_HOST_FLAGGED_AT]);
+	return 0;
+}
+
+static int get_prefix_list(struct nlattr *nest, struct sgnl_prefix_list *l)
+{
+	struct nlattr *tb[SMTPGATE_A_PREFIX_MAX + 1];
+	struct nlattr *e;
+	int rem, ret;
+
+	l->n = 0;
+	nla_for_each_nested(e, nest, rem) {
+		if (nla_type(e) != SMTPGATE_A_PREFIX_ENTRY ||
+		    l->n == SMTPGATE_MAX_PREFIXES)
+			return -EPROTO;
+		if (nla_parse_nested(tb, SMTPGATE_A_PREFIX_MAX, e, prefix_nla))
+			return -EPROTO;
+		ret = get_prefix(tb[SMTPGATE_A_PREFIX_FAMILY],
+				 tb[SMTPGATE_A_PREFIX_ADDR],
+				 tb[SMTPGATE_A_PREFIX_LEN], &l->v[l->n++]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int get_ports(struct nlattr *nest, struct sgnl_policy *pol)
+{
+	struct nlattr *a;
+	int rem;
+
+	pol->nports = 0;
+	nla_for_each_nested(a, nest, rem) {
+		if (nla_type(a) != SMTPGATE_A_PORT || nla_len(a) != 2 ||
+		    pol->nports == SMTPGATE_MAX_PORTS)
+			return -EPROTO;
+		pol->ports[pol->nports++] = nla_get_u16(a);
+	}
+	return 0;
+}
+
+static void get_policy_scalars(struct nlattr **tb, struct sgnl_policy *p)
+{
+#define GET(a, type, field) \
+	do { if (tb[SMTPGATE_A_POLICY_##a]) \
+		p->field = nla_get_##type(tb[SMTPGATE_A_POLICY_##a]); } while (0)
+	GET(ACTION, u8, action);
+	GET(TUNNEL_ACTION, u8, tunnel_action);
+	GET(SUBMISSION_PORT, u16, submission_port);
+	GET(SUBMISSION_TLS_PORT, u16, submission_tls_port);
+	GET(WINDOW, u32, window);
+	GET(RATE_LIMIT, u32, rate_limit);
+	GET(BLOCKED_LIMIT, u32, blocked_limit);
+	GET(DEST_LIMIT, u32, dest_limit);
+	GET(FLAG_TUNNEL, u8, flag_tunnel);
+	GET(BAN_SCOPE, u8, ban_scope);
+	GET(HOST_PREFIX4, u8, host_prefix4);
+	GET(HOST_PREFIX6, u8, host_prefix6);
+	GET(MAX_HOSTS, u32, max_hosts);
+	GET(MAX_BANS, u32, max_bans);
+	GET(GENERATION, u32, generation);
+#undef GET
+}
+
+static int parse_policy(struct nlattr *nest, struct sgnl_policy *p)
+{
+	struct nlattr *tb[SMTPGATE_A_POLICY_MAX + 1];
+	int i, ret = 0;
+
+	sgnl_policy_init(p);
+	if (nla_parse_nested(tb, SMTPGATE_A_POLICY_MAX, nest, policy_nla))
+		return -EPROTO;
+	for (i = 1; i <= SMTPGATE_A_POLICY_MAX; i++)
+		if (tb[i])
+			p->has |= SGNL_POLICY_HAS(i);
+	if (tb[SMTPGATE_A_POLICY_INTERNAL])
+		ret = get_prefix_list(tb[SMTPGATE_A_POLICY_INTERNAL],
+				      &p->internal);
+	if (!ret && tb[SMTPGATE_A_POLICY_EXEMPT])
+		ret = get_prefix_list(tb[SMTPGATE_A_POLICY_EXEMPT], &p->exempt);
+	if (!ret && tb[SMTPGATE_A_POLICY_WALLED_GARDEN])
+		ret = get_prefix_list(tb[SMTPGATE_A_POLICY_WALLED_GARDEN],
+				      &p->walled_garden);
+	if (!ret && tb[SMTPGATE_A_POLICY_PORTS])
+		ret = get_ports(tb[SMTPGATE_A_POLICY_PORTS], p);
+	if (!ret && tb[SMTPGATE_A_POLICY_SUBMISSION4])
+		memcpy(&p->submission4,
+		       nla_data(tb[SMTPGATE_A_POLICY_SUBMISSION4]), 4);
+	if (!ret && tb[SMTPGATE_A_POLICY_SUBMISSION6])
+		memcpy(&p->submission6,
+		       nla_data(tb[SMTPGATE_A_POLICY_SUBMISSION6]), 16);
+	get_policy_scalars(tb, p);
+	return ret;
+}
+
+static int parse_packets(struct nlattr *nest, struct sgnl_stats *st)
+{
+	struct nlattr *tb[SMTPGATE_A_STATS_ENTRY_MAX + 1];
+	struct nlattr *e;
+	unsigned int class, verdict;
+	int rem;
+
+	nla_for_each_nested(e, nest, rem) {
+		if (nla_type(e) != SMTPGATE_A_STATS_ENTRY ||
+		    nla_parse_nested(tb, SMTPGATE_A_STATS_ENTRY_MAX, e,
+				     entry_nla) ||
+		    !tb[SMTPGATE_A_STATS_CLASS] ||
+		    !tb[SMTPGATE_A_STATS_VERDICT] ||
+		    !tb[SMTPGATE_A_STATS_COUNT])
+			return -EPROTO;
+		class = nla_get_u8(tb[SMTPGATE_A_STATS_CLASS]);
+		verdict = nla_get_u8(tb[SMTPGATE_A_STATS_VERDICT]);
+		/* Classes or verdicts newer than us are not ours to show. */
+		if (class > SMTPGATE_CLASS_MAX ||
+		    verdict > SMTPGATE_VERDICT_MAX)
+			continue;
+		st->packets[class][verdict] =
+			nla_get_u64(tb[SMTPGATE_A_STATS_COUNT]);
+	}
+	return 0;
+}
+
+static int parse_stats(struct nlattr *nest, struct sgnl_stats *st)
+{
+	struct nlattr *tb[SMTPGATE_A_STATS_MAX + 1];
+
+	memset(st, 0, sizeof(*st));
+	if (nla_parse_nested(tb, SMTPGATE_A_STATS_MAX, nest, stats_nla))
+		return -EPROTO;
+	st->hosts = get_u32(tb[SMTPGATE_A_STATS_HOSTS]);
+	st->flagged = get_u32(tb[SMTPGATE_A_STATS_FLAGGED]);
+	st->bans = get_u32(tb[SMTPGATE_A_STATS_BANS]);
+	st->host_evictions = get_u64(tb[SMTPGATE_A_STATS_HOST_EVICTIONS]);
+	st->host_cap_misses = get_u64(tb[SMTPGATE_A_STATS_HOST_CAP_MISSES]);
+	st->ban_cap_rejects = get_u64(tb[SMTPGATE_A_STATS_BAN_CAP_REJECTS]);
+	st->event_losses = get_u64(tb[SMTPGATE_A_STATS_EVENT_LOSSES]);
+	st->host_bytes = get_u32(tb[SMTPGATE_A_STATS_HOST_BYTES]);
+	st->ban_bytes = get_u32(tb[SMTPGATE_A_STATS_BAN_BYTES]);
+	if (tb[SMTPGATE_A_STATS_PACKETS])
+		return parse_packets(tb[SMTPGATE_A_STATS_PACKETS], st);
+	return 0;
+}
+
+/* The top-level attributes of a reply of our family; NULL policy: the
+ * nested parsers check what they read. */
+static int parse_top(const struct nlmsghdr *nlh,
+		     struct nlattr *tb[SMTPGATE_A_MAX + 1])
+{
+	return genlmsg_parse((struct nlmsghdr *)nlh, 0, tb, SMTPGATE_A_MAX,
+			     NULL) ? -EPROTO : 0;
+}
+
+/* ---- policy ----------------------------------------------------------- */
+
+void sgnl_policy_init(struct sgnl_policy *pol)
+{
+	memset(pol, 0, sizeof(*pol));
+}
+
+/* The defaults <linux/smtpgate.h> documents, every scalar present. */
+void sgnl_policy_defaults(struct sgnl_policy *p)
+{
+	sgnl_policy_init(p);
+	p->action = SMTPGATE_ACTION_DROP;
+	p->tunnel_action = SMTPGATE_ACTION_DROP;
+	p->submission_port = SMTPGATE_DEFAULT_SUBMISSION_PORT;
+	p->submission_tls_port = 0;
+	p->nports = 2;
+	p->ports[0] = 25;
+	p->ports[1] = 465;
+	p->window = 60;
+	p->rate_limit = 15;
+	p->blocked_limit = 10;
+	p->dest_limit = 10;
+	p->flag_tunnel = 1;
+	p->ban_scope = SMTPGATE_SCOPE_SMTP;
+	p->host_prefix4 = 32;
+	p->host_prefix6 = 64;
+	p->max_hosts = 65536;
+	p->max_bans = 1048576;
+#define H(a) SGNL_POLICY_HAS(SMTPGATE_A_POLICY_##a)
+	p->has = H(ACTION) | H(TUNNEL_ACTION) | H(SUBMISSION_PORT) |
+		 H(SUBMISSION_TLS_PORT) | H(PORTS) | H(WINDOW) |
+		 H(RATE_LIMIT) | H(BLOCKED_LIMIT) | H(DEST_LIMIT) |
+		 H(FLAG_TUNNEL) | H(BAN_SCOPE) | H(HOST_PREFIX4) |
+		 H(HOST_PREFIX6) | H(MAX_HOSTS) | H(MAX_BANS);
+#undef H
+}
+
+int sgnl_policy_set(struct sgnl *h, const struct sgnl_policy *pol)
+{
+	struct nl_msg *msg;
+	int ret;
+
+	msg = sgnl_msg(h, SMTPGATE_CMD_POLICY_SET, 0, POLICY_MSG_BYTES);
+	if (!msg)
+		return fail(h, -ENOMEM, "cannot build the policy");
+	ret = put_policy(msg, pol);
+	if (ret < 0)
+		return build_error(h, msg, ret, "cannot build the policy");
+	return request_ack(h, msg);
+}
+
+static int policy_reply(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nlattr *tb[SMTPGATE_A_MAX + 1];
+
+	if (parse_top(nlh, tb) || !tb[SMTPGATE_A_POLICY])
+		return -EPROTO;
+	return parse_policy(tb[SMTPGATE_A_POLICY], arg) ?: 1;
+}
+
+/*
+ * A doit's reply callback returns 1 once it has its object, so "no reply
+ * at all" (0) and "a reply we cannot read" (-EPROTO) are told apart.
+ */
+static int doit_result(struct sgnl *h, int ret, const char *what)
+{
+	if (ret == 1)
+		return 0;
+	if (ret == 0)
+		return fail(h, -EPROTO, "the kernel sent no %s", what);
+	if (ret == -EPROTO && !h->error.msg[0])
+		return fail(h, -EPROTO, "cannot parse the kernel's %s", what);
+	return ret;
+}
+
+int sgnl_policy_get(struct sgnl *h, struct sgnl_policy *pol)
+{
+	struct nl_msg *msg = sgnl_msg(h, SMTPGATE_CMD_POLICY_GET, 0, 0);
+
+	return doit_result(h, sgnl_request(h, msg, policy_reply, pol),
+			   "policy");
+}
+
+/* ---- hosts ------------------------------------------------------------ */
+
+static int host_reply(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nlattr *tb[SMTPGATE_A_MAX + 1];
+
+	if (parse_top(nlh, tb) || !tb[SMTPGATE_A_HOST])
+		return -EPROTO;
+	return sgnl_parse_host(tb[SMTPGATE_A_HOST], arg) ?: 1;
+}
+
+static int put_host_addr(struct nl_msg *msg, const struct sg_prefix *addr)
+{
+	return put_addr_nest(msg, SMTPGATE_A_HOST, SMTPGATE_A_HOST_FAMILY,
+			     SMTPGATE_A_HOST_ADDR, 0, addr);
+}
+
+int sgnl_host_get(struct sgnl *h, const struct sg_prefix *addr,
+		  struct sgnl_host *host)
+{
+	struct nl_msg *msg = sgnl_msg(h, SMTPGATE_CMD_HOST_GET, 0, 0);
+	int ret;
+
+	if (!msg)
+		return fail(h, -ENOMEM, "cannot build the request");
+	ret = put_host_addr(msg, addr);
+	if (ret < 0)
+		return build_error(h, msg, ret, "cannot look up the host");
+	return doit_result(h, sgnl_request(h, msg, host_reply, host), "host");
+}
+
+struct walk {
+	sgnl_host_fn host_fn;
+	sgnl_ban_fn ban_fn;
+	void *arg;
+};
+
+static int host_entry(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nlattr *tb[SMTPGATE_A_MAX + 1];
+	struct walk *w = arg;
+	struct sgnl_host host;
+
+	if (parse_top(nlh, tb) || !tb[SMTPGATE_A_HOST] ||
+	    sgnl_parse_host(tb[SMTPGATE_A_HOST], &host))
+		return -EPROTO;
+	return w->host_fn(&host, w->arg);
+}
+
+int sgnl_host_list(struct sgnl *h, bool flagged_only,
+		   sgnl_host_fn fn, void *arg)
+{
+	struct nl_msg *msg = sgnl_msg(h, SMTPGATE_CMD_HOST_GET, NLM_F_DUMP, 0);
+	struct walk w = { .host_fn = fn, .arg = arg };
+
+	if (msg && flagged_only &&
+	    nla_put_u32(msg, SMTPGATE_A_FLAGS, SMTPGATE_F_FLAGGED_ONLY) < 0)
+		return build_error(h, msg, -NLE_NOMEM, "cannot list hosts");
+	return sgnl_request(h, msg, host_entry, &w);
+}
+
+/* With @addr NULL, forgets every host. */
+int sgnl_host_forget(struct sgnl *h, const struct sg_prefix *addr)
+{
+	struct nl_msg *msg = sgnl_msg(h, SMTPGATE_CMD_HOST_FORGET, 0, 0);
+	int ret;
+
+	if (msg && addr) {
+		ret = put_host_addr(msg, addr);
+		if (ret < 0)
+			return build_error(h, msg, ret, "cannot forget the host");
+	}
+	return request_ack(h, msg);
+}
+
+/* ---- bans ------------------------------------------------------------- */
+
+int sgnl_ban_add(struct sgnl *h, const struct sgnl_ban *ban)
+{
+	struct nl_msg *msg = sgnl_msg(h, SMTPGATE_CMD_BAN_ADD, 0, 0);
+	int ret;
+
+	if (!msg)
+		return fail(h, -ENOMEM, "cannot build the ban");
+	ret = put_ban(msg, ban);
+	if (ret < 0)
+		return build_error(h, msg, ret, "cannot build the ban");
+	return request_ack(h, msg);
+}
+
+/*
+ * Fills one batch message from bans[*i] on, as many as fit; returns the
+ * message or NULL (h's error set).
+ */
+static struct nl_msg *batch_msg(struct sgnl *h, const struct sgnl_ban *bans,
+				size_t n, size_t *i, bool quiet)
+{
+	struct nl_msg *msg;
+	struct nlattr *list;
+	size_t first = *i;
+	int ret = 0;
+
+	msg = sgnl_msg(h, SMTPGATE_CMD_BAN_ADD, 0, SGNL_BATCH_BYTES);
+	if (!msg) {
+		fail(h, -ENOMEM, "cannot build a ban batch");
+		return NULL;
+	}
+	if (quiet)
+		ret = nla_put_u32(msg, SMTPGATE_A_FLAGS, SMTPGATE_F_QUIET);
+	list = nest_start(msg, SMTPGATE_A_BANS);
+	if (!list)
+		ret = -NLE_NOMEM;
+	if (ret < 0)
+		goto full;
+	for (; *i < n; (*i)++) {
+		ret = put_ban(msg, &bans[*i]);
+		if (ret < 0)
+			break;
+	}
+	if (ret == -NLE_NOMEM && *i > first)
+		ret = 0;		/* full: the rest goes in the next one */
+	if (ret == -NLE_INVAL) {
+		nlmsg_free(msg);
+		fail(h, -EINVAL, "ban %zu: address family %u is neither "
+		     "AF_INET nor AF_INET6", *i, bans[*i].prefix.family);
+		return NULL;
+	}
+	if (ret < 0)
+		goto full;
+	nla_nest_end_keep_empty(msg, list);
+	return msg;
+full:
+	build_error(h, msg, ret, "cannot build a ban batch");
+	return NULL;
+}
+
+/*
+ * Loads @n bans in messages of up to SGNL_BATCH_BYTES, each all or nothing
+ * in the kernel, one at a time (each ACK awaited, so a refusal stops the
+ * load where it happened).  *@added, if given, counts the bans of the
+ * messages the kernel accepted.
+ */
+int sgnl_ban_add_batch(struct sgnl *h, const struct sgnl_ban *bans, size_t n,
+		       bool quiet, size_t *added)
+{
+	struct nl_msg *msg;
+	size_t i = 0, first;
+	int ret;
+
+	if (added)
+		*added = 0;
+	error_clear(h);
+	while (i < n) {
+		first = i;
+		msg = batch_msg(h, bans, n, &i, quiet);
+		if (!msg)
+			return h->error.err;
+		ret = request_ack(h, msg);
+		if (ret < 0)
+			return ret;
+		if (added)
+			*added += i - first;
+	}
+	return 0;
+}
+
+static int put_ban_prefix(struct nl_msg *msg, const struct sg_prefix *p)
+{
+	return put_addr_nest(msg, SMTPGATE_A_BAN, SMTPGATE_A_BAN_FAMILY,
+			     SMTPGATE_A_BAN_ADDR, SMTPGATE_A_BAN_PREFIX_LEN, p);
+}
+
+int sgnl_ban_del(struct sgnl *h, const struct sg_prefix *prefix)
+{
+	struct nl_msg *msg = sgnl_msg(h, SMTPGATE_CMD_BAN_DEL, 0, 0);
+	int ret;
+
+	if (!msg)
+		return fail(h, -ENOMEM, "cannot build the request");
+	ret = put_ban_prefix(msg, prefix);
+	if (ret < 0)
+		return build_error(h, msg, ret, "cannot delete the ban");
+	return request_ack(h, msg);
+}
+
+static int ban_reply(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nlattr *tb[SMTPGATE_A_MAX + 1];
+
+	if (parse_top(nlh, tb) || !tb[SMTPGATE_A_BAN])
+		return -EPROTO;
+	return sgnl_parse_ban(tb[SMTPGATE_A_BAN], arg) ?: 1;
+}
+
+/* "Is @addr banned?": 0 and the covering ban, or -ENOENT. */
+int sgnl_ban_test(struct sgnl *h, const struct sg_prefix *addr,
+		  struct sgnl_ban *ban)
+{
+	struct nl_msg *msg = sgnl_msg(h, SMTPGATE_CMD_BAN_GET, 0, 0);
+	struct sgnl_ban unused;
+	int ret;
+
+	if (!msg)
+		return fail(h, -ENOMEM, "cannot build the request");
+	ret = put_ban_prefix(msg, addr);
+	if (ret < 0)
+		return build_error(h, msg, ret, "cannot test the address");
+	return doit_result(h, sgnl_request(h, msg, ban_reply,
+					   ban ? ban : &unused), "ban");
+}
+
+static int ban_entry(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nlattr *tb[SMTPGATE_A_MAX + 1];
+	struct walk *w = arg;
+	struct sgnl_ban ban;
+
+	if (parse_top(nlh, tb) || !tb[SMTPGATE_A_BAN] ||
+	    sgnl_parse_ban(tb[SMTPGATE_A_BAN], &ban))
+		return -EPROTO;
+	return w->ban_fn(&ban, w->arg);
+}
+
+int sgnl_ban_list(struct sgnl *h, sgnl_ban_fn fn, void *arg)
+{
+	struct nl_msg *msg = sgnl_msg(h, SMTPGATE_CMD_BAN_GET, NLM_F_DUMP, 0);
+	struct walk w = { .ban_fn = fn, .arg = arg };
+
+	return sgnl_request(h, msg, ban_entry, &w);
+}
+
+int sgnl_ban_flush(struct sgnl *h)
+{
+	return request_ack(h, sgnl_msg(h, SMTPGATE_CMD_BAN_FLUSH, 0, 0));
+}
+
+/* ---- stats ------------------------------------------------------------ */
+
+static int stats_reply(const struct nlmsghdr *nlh, void *arg)
+{
+	struct nlattr *tb[SMTPGATE_A_MAX + 1];
+
+	if (parse_top(nlh, tb) || !tb[SMTPGATE_A_STATS])
+		return -EPROTO;
+	return parse_stats(tb[SMTPGATE_A_STATS], arg) ?: 1;
+}
+
+int sgnl_stats_get(struct sgnl *h, struct sgnl_stats *st)
+{
+	struct nl_msg *msg = sgnl_msg(h, SMTPGATE_CMD_STATS_GET, 0, 0);
+
+	return doit_result(h, sgnl_request(h, msg, stats_reply, st),
+			   "statistics");
+}
+
+/* ---- events ----------------------------------------------------------- */
+
+/*
+ * Joins the events group.  setsockopt() rather than libnl, whose error
+ * codes would hide the EPERM a caller without CAP_NET_ADMIN gets.
+ */
+int sgnl_events_subscribe(struct sgnl *h)
+{
+	int grp, fd = nl_socket_get_fd(h->sk), size = EVENT_RCVBUF;
+
+	error_clear(h);
+	grp = genl_ctrl_resolve_grp(h->sk, SMTPGATE_GENL_NAME,
+				    SMTPGATE_GENL_MCGRP_EVENTS);
+	if (grp < 0)
+		return fail(h, nlerr_to_errno(grp),
+			    "no multicast group '%s' in family '%s': %s",
+			    SMTPGATE_GENL_MCGRP_EVENTS, SMTPGATE_GENL_NAME,
+			    nl_geterror(grp));
+	if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP,
+		       &grp, sizeof(grp)))
+		return fail(h, -errno, "cannot join the events group: %s",
+			    strerror(errno));
+	/* Bigger than rmem_max needs CAP_NET_ADMIN: best effort. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	nl_socket_set_nonblocking(h->sk);
+	h->events = true;
+	return 0;
+}
+
+struct event_ctx {
+	struct sgnl *h;
+	sgnl_event_fn fn;
+	void *arg;
+	int count;
+	int ret;
+};
+
+static int parse_event(const struct nlmsghdr *nlh, struct sgnl_event *ev)
+{
+	struct nlattr *tb[SMTPGATE_A_MAX + 1];
+	const struct genlmsghdr *g = nlmsg_data(nlh);
+	int ret = 0;
+
+	memset(ev, 0, sizeof(*ev));
+	if (parse_top(nlh, tb))
+		return -EPROTO;
+	ev->cmd = g->cmd;
+	if (tb[SMTPGATE_A_HOST]) {
+		ev->has_host = true;
+		ret = sgnl_parse_host(tb[SMTPGATE_A_HOST], &ev->host);
+	}
+	if (!ret && tb[SMTPGATE_A_BAN]) {
+		ev->has_ban = true;
+		ret = sgnl_parse_ban(tb[SMTPGATE_A_BAN], &ev->ban);
+	}
+	return ret;
+}
+
+static int on_event(struct nl_msg *msg, void *arg)
+{
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	struct event_ctx *c = arg;
+	struct sgnl_event ev;
+	int ret;
+
+	if (nlh->nlmsg_type != c->h->family || c->ret)
+		return NL_OK;
+	ret = parse_event(nlh, &ev);
+	if (!ret)
+		ret = c->fn(&ev, c->arg);
+	if (ret)
+		c->ret = ret;
+	else
+		c->count++;
+	return NL_OK;
+}
+
+/* Multicasts carry no sequence number of ours. */
+static int seq_any(struct nl_msg *msg __always_unused,
+		   void *arg __always_unused)
+{
+	return NL_OK;
+}
+
+/* Nothing of an earlier request's callbacks (and its stack) may stay. */
+static void event_callbacks(struct sgnl *h, struct event_ctx *c)
+{
+	nl_cb_set(h->cb, NL_CB_VALID, NL_CB_CUSTOM, on_event, c);
+	nl_cb_set(h->cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, seq_any, NULL);
+	nl_cb_set(h->cb, NL_CB_DUMP_INTR, NL_CB_DEFAULT, NULL, NULL);
+	nl_cb_set(h->cb, NL_CB_ACK, NL_CB_DEFAULT, NULL, NULL);
+	nl_cb_set(h->cb, NL_CB_FINISH, NL_CB_DEFAULT, NULL, NULL);
+	nl_cb_err(h->cb, NL_CB_DEFAULT, NULL, NULL);
+}
+
+/*
+ * Waits up to @timeout_ms (-1: forever) for events and delivers every one
+ * queued.  Returns how many, 0 on timeout, -ENOBUFS when the socket
+ * overran and events were lost (the caller resynchronises with dumps), or
+ * what a callback returned.
+ */
+int sgnl_event_recv(struct sgnl *h, int timeout_ms, sgnl_event_fn fn,
+		    void *arg)
+{
+	struct event_ctx c = { .h = h, .fn = fn, .arg = arg };
+	struct pollfd pfd = { .fd = nl_socket_get_fd(h->sk), .events = POLLIN };
+	int ret;
+
+	error_clear(h);
+	if (!h->events)
+		return fail(h, -EINVAL, "not subscribed to events");
+	ret = poll(&pfd, 1, timeout_ms);
+	if (ret < 0)
+		return fail(h, -errno, "poll: %s", strerror(errno));
+	if (!ret)
+		return 0;
+	event_callbacks(h, &c);
+	do {
+		/* Non-blocking: 0 once the queue is drained. */
+		ret = nl_recvmsgs_report(h->sk, h->cb);
+	} while (ret > 0 && !c.ret);
+	/* libnl reports the socket's ENOBUFS as NLE_NOMEM. */
+	if (ret == -NLE_NOMEM)
+		return fail(h, -ENOBUFS, "events lost: the socket overran");
+	if (ret < 0)
+		return fail(h, nlerr_to_errno(ret), "cannot receive events: %s",
+			    nl_geterror(ret));
+	return c.ret ? c.ret : c.count;
+}
+
+/* ---- addresses and prefixes ------------------------------------------- */
+
+unsigned int sg_family_bits(int family)
+{
+	return family == AF_INET ? 32 : family == AF_INET6 ? 128 : 0;
+}
+
+size_t sg_family_addr_len(int family)
+{
+	return sg_family_bits(family) / 8;
+}
+
+static int __attribute__((format(printf, 4, 5)))
+parse_error(char *err, size_t errlen, const char *text, const char *fmt, ...)
+{
+	char why[SG_PARSE_ERRLEN];
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(why, sizeof(why), fmt, ap);
+		va_end(ap);
+		snprintf(err, errlen, "cannot parse '%s': %s", text, why);
+	}
+	return -EINVAL;
+}
+
+/* The address part of @text, @alen bytes of it. */
+static int parse_address(const char *text, size_t alen, struct sg_prefix *p,
+			 char *err, size_t errlen)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+
+	memset(p, 0, sizeof(*p));
+	if (!alen)
+		return parse_error(err, errlen, text, "no address");
+	if (alen >= sizeof(buf))
+		return parse_error(err, errlen, text,
+				   "not an IPv4 or IPv6 address");
+	memcpy(buf, text, alen);
+	buf[alen] = '\0';
+	if (inet_pton(AF_INET, buf, &p->addr.v4) == 1)
+		p->family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, &p->addr.v6) == 1)
+		p->family = AF_INET6;
+	else
+		return parse_error(err, errlen, text,
+				   "not an IPv4 or IPv6 address");
+	p->len = sg_family_bits(p->family);
+	return 0;
+}
+
+static int parse_length(const char *text, const char *s, struct sg_prefix *p,
+			char *err, size_t errlen)
+{
+	unsigned int bits = sg_family_bits(p->family), len = 0;
+	const char *c;
+
+	if (!*s)
+		return parse_error(err, errlen, text,
+				   "no prefix length after '/'");
+	for (c = s; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return parse_error(err, errlen, text,
+					   "prefix length '%s' is not a number",
+					   s);
+		/* Saturate: "/99999999999" is too long, not a wrap. */
+		if (len <= bits)
+			len = len * 10 + (*c - '0');
+	}
+	if (len > bits)
+		return parse_error(err, errlen, text, "prefix longer than %u",
+				   bits);
+	p->len = len;
+	return 0;
+}
+
+/*
+ * "192.0.2.0/24", "2001:db8::/64" or a bare address (the full length).
+ * Host bits past the length are an error, as in the kernel: a typo in a
+ * ban must not silently ban a different network.
+ */
+int sg_prefix_parse(const char *text, struct sg_prefix *p,
+		    char *err, size_t errlen)
+{
+	const char *slash = strchr(text, '/');
+	char want[SG_PREFIX_STRLEN];
+	struct sg_prefix masked;
+	int ret;
+
+	ret = parse_address(text, slash ? (size_t)(slash - text) :
+			    strlen(text), p, err, errlen);
+	if (!ret && slash)
+		ret = parse_length(text, slash + 1, p, err, errlen);
+	if (ret)
+		return ret;
+	if (sg_prefix_host_bits(p)) {
+		masked = *p;
+		sg_prefix_mask(&masked);
+		return parse_error(err, errlen, text,
+				   "host bits set past /%u (the prefix is %s)",
+				   p->len, sg_prefix_str(&masked, want,
+							 sizeof(want)));
+	}
+	return 0;
+}
+
+/* A bare address: hosts and "is this address banned?". */
+int sg_addr_parse(const char *text, struct sg_prefix *p,
+		  char *err, size_t errlen)
+{
+	if (strchr(text, '/'))
+		return parse_error(err, errlen, text,
+				   "an address is needed here, not a prefix");
+	return parse_address(text, strlen(text), p, err, errlen);
+}
+
+const char *sg_addr_str(const struct sg_prefix *p, char *buf, size_t len)
+{
+	if (!sg_family_bits(p->family) ||
+	    !inet_ntop(p->family, p->addr.bytes, buf, len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+const char *sg_prefix_str(const struct sg_prefix *p, char *buf, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	sg_addr_str(p, addr, sizeof(addr));
+	snprintf(buf, len, "%s/%u", addr, p->len);
+	return buf;
+}
+
+/* The mask byte for byte @i of a /@len prefix. */
+static uint8_t mask_byte(unsigned int len, unsigned int i)
+{
+	if (len >= (i + 1) * 8)
+		return 0xff;
+	if (len <= i * 8)
+		return 0;
+	return (uint8_t)(0xff << (8 - (len - i * 8)));
+}
+
+bool sg_prefix_host_bits(const struct sg_prefix *p)
+{
+	size_t i, n = sg_family_addr_len(p->family);
+
+	for (i = 0; i < n; i++)
+		if (p->addr.bytes[i] & ~mask_byte(p->len, i))
+			return true;
+	return false;
+}
+
+void sg_prefix_mask(struct sg_prefix *p)
+{
+	size_t i, n = sg_family_addr_len(p->family);
+
+	for (i = 0; i < n; i++)
+		p->addr.bytes[i] &= mask_byte(p->len, i);
+	for (; i < sizeof(p->addr.bytes); i++)
+		p->addr.bytes[i] = 0;
+}
+
+/* Whether address (or prefix) @a lies inside prefix @p. */
+bool sg_prefix_contains(const struct sg_prefix *p, const struct sg_prefix *a)
+{
+	size_t i, n = sg_family_addr_len(p->family);
+
+	if (p->family != a->family || a->len < p->len)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((p->addr.bytes[i] ^ a->addr.bytes[i]) &
+		    mask_byte(p->len, i))
+			return false;
+	return true;
+}
+
+int sg_prefix_cmp(const struct sg_prefix *a, const struct sg_prefix *b)
+{
+	int c;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	c = memcmp(a->addr.bytes, b->addr.bytes,
+		   sg_family_addr_len(a->family));
+	if (c)
+		return c;
+	return a->len == b->len ? 0 : a->len < b->len ? -1 : 1;
+}
+
+bool sg_prefix_equal(const struct sg_prefix *a, const struct sg_prefix *b)
+{
+	return !sg_prefix_cmp(a, b);
+}
+
+/* ---- names ------------------------------------------------------------ */
+
+static const char *const action_names[] = {
+	[SMTPGATE_ACTION_DROP]		= "drop",
+	[SMTPGATE_ACTION_LOG]		= "log",
+	[SMTPGATE_ACTION_DROPLOG]	= "droplog",
+	[SMTPGATE_ACTION_REDIRECT]	= "redirect",
+};
+
+static const char *const scope_names[] = {
+	[SMTPGATE_SCOPE_SMTP]		= "smtp",
+	[SMTPGATE_SCOPE_ALL]		= "all",
+};
+
+static const char *const class_names[] = {
+	[SMTPGATE_CLASS_OTHER]		= "other",
+	[SMTPGATE_CLASS_SMTP4]		= "smtp4",
+	[SMTPGATE_CLASS_SMTP6]		= "smtp6",
+	[SMTPGATE_CLASS_TEREDO]		= "teredo",
+	[SMTPGATE_CLASS_SIXIN4]		= "sixin4",
+};
+
+static const char *const verdict_names[] = {
+	[SMTPGATE_VERDICT_PASS]		= "pass",
+	[SMTPGATE_VERDICT_DROP]		= "drop",
+	[SMTPGATE_VERDICT_LOG]		= "log",
+	[SMTPGATE_VERDICT_DROPLOG]	= "droplog",
+	[SMTPGATE_VERDICT_REDIRECT]	= "redirect",
+	[SMTPGATE_VERDICT_BANNED]	= "banned",
+};
+
+static const char *const cmd_names[] = {
+	[SMTPGATE_CMD_POLICY_SET]	= "policy-set",
+	[SMTPGATE_CMD_POLICY_GET]	= "policy-get",
+	[SMTPGATE_CMD_HOST_GET]		= "host-get",
+	[SMTPGATE_CMD_HOST_FORGET]	= "host-forget",
+	[SMTPGATE_CMD_BAN_ADD]		= "ban-add",
+	[SMTPGATE_CMD_BAN_DEL]		= "ban-del",
+	[SMTPGATE_CMD_BAN_GET]		= "ban-get",
+	[SMTPGATE_CMD_BAN_FLUSH]	= "ban-flush",
+	[SMTPGATE_CMD_STATS_GET]	= "stats-get",
+	[SMTPGATE_CMD_HOST_FLAGGED]	= "host-flagged",
+	[SMTPGATE_CMD_BAN_ADDED]	= "ban-added",
+	[SMTPGATE_CMD_BAN_EXPIRED]	= "ban-expired",
+	[SMTPGATE_CMD_BAN_REMOVED]	= "ban-removed",
+};
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
+static const char *name_of(const char *const *names, size_t n, unsigned int v)
+{
+	return v < n ? names[v] : NULL;
+}
+
+/* Exact match only: no abbreviations a later keyword could make ambiguous. */
+static int name_parse(const char *const *names, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (names[i] && !strcmp(names[i], name))
+			return i;
+	return -1;
+}
+
+const char *sgnl_action_name(unsigned int action)
+{
+	return name_of(action_names, ARRAY_SIZE(action_names), action);
+}
+
+int sgnl_action_parse(const char *name)
+{
+	return name_parse(action_names, ARRAY_SIZE(action_names), name);
+}
+
+const char *sgnl_scope_name(unsigned int scope)
+{
+	return name_of(scope_names, ARRAY_SIZE(scope_names), scope);
+}
+
+int sgnl_scope_parse(const char *name)
+{
+	return name_parse(scope_names, ARRAY_SIZE(scope_names), name);
+}
+
+const char *sgnl_class_name(unsigned int class)
+{
+	return name_of(class_names, ARRAY_SIZE(class_names), class);
+}
+
+const char *sgnl_verdict_name(unsigned int verdict)
+{
+	return name_of(verdict_names, ARRAY_SIZE(verdict_names), verdict);
+}
+
+const char *sgnl_cmd_name(unsigned int cmd)
+{
+	return name_of(cmd_names, ARRAY_SIZE(cmd_names), cmd);
+}
