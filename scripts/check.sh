@@ -9,12 +9,13 @@
 #   checkpatch  kmod/ style
 #   unit        userspace unit tests (classifier corpus, differential)
 #   fuzz        the classifier under libFuzzer, FUZZ_SECONDS (60)
-#   vm          the kernel selftests in QEMU (tests/vm/*.sh)
+#   vm          the kernel selftests in QEMU (tests/vm/*.sh) and the demo
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-$PWD/.build}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-VM_TESTS=${VM_TESTS:-$(ls tests/vm/*.sh | grep -v -e /lib.sh -e /net.sh)}
+# Every VM test, and the demo: `make demo` must keep working.
+VM_TESTS=${VM_TESTS:-$(ls tests/vm/*.sh | grep -v -e /lib.sh -e /net.sh) tests/demo/gateway.sh}
 mkdir -p "$BUILD/check"
 
 VM_KVER=${VM_KVER:-$(ls -1v /lib/modules | grep '^6\.1\.' | tail -n 1)}
