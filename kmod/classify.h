@@ -3,9 +3,10 @@
  * Packet classification: pure header parsing, no state.
  *
  * This file and classify.c are compiled into the module and, unchanged,
- * into userspace (tests, fuzzer, benchmarks).  In userspace a tiny stand-in
- * for struct sk_buff provides skb_header_pointer() with the kernel's
- * semantics, including the copy for data that is not in the linear head.
+ * into userspace (tests, fuzzer, benchmarks).  In userspace, kshim.h (in
+ * userspace/lib) stands in for struct sk_buff and skb_header_pointer(),
+ * with the kernel's semantics, including the copy for data that is not in
+ * the linear head.
  */
 #ifndef _SMTPGATE_CLASSIFY_H
 #define _SMTPGATE_CLASSIFY_H
@@ -14,45 +15,7 @@
 #include <linux/skbuff.h>
 #include <linux/netfilter.h>
 #else
-#include <netinet/in.h>	/* before the uapi headers: see libc-compat.h */
-#include <stdbool.h>
-#include <string.h>
-#include <linux/types.h>
-#include <linux/netfilter.h>
-
-typedef __u8 u8;
-typedef __u16 u16;
-typedef __u32 u32;
-
-#ifndef __always_inline
-#define __always_inline inline __attribute__((__always_inline__))
-#endif
-#ifndef noinline
-#define noinline __attribute__((__noinline__))
-#endif
-
-/*
- * The userspace skb: bytes [0, head_len) are "linear" and returned in place;
- * a read that reaches past head_len is copied, like a paged kernel skb.
- */
-struct sk_buff {
-	const unsigned char *data;
-	unsigned int len;
-	unsigned int head_len;
-};
-
-static inline const void *skb_header_pointer(const struct sk_buff *skb,
-					     int offset, int len, void *buffer)
-{
-	/* The kernel's fast path, to the instruction: see __skb_header_pointer */
-	if (__builtin_expect((int)skb->head_len - offset >= len, 1))
-		return skb->data + offset;
-	if (offset < 0 || len < 0 || (unsigned int)offset > skb->len ||
-	    (unsigned int)len > skb->len - (unsigned int)offset)
-		return NULL;
-	memcpy(buffer, skb->data + offset, len);
-	return buffer;
-}
+#include "kshim.h"	/* userspace/lib: struct sk_buff and the like */
 #endif
 
 #include <linux/smtpgate.h>

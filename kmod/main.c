@@ -293,6 +293,7 @@ static void sg_policy_announce(const struct sg_policy *pol)
 static int __net_init sg_net_init(struct net *net)
 {
 	struct sg_net *sn = sg_pernet(net);
+	struct sg_policy *pol;
 	int err;
 
 	sn->net = net;
@@ -303,7 +304,20 @@ static int __net_init sg_net_init(struct net *net)
 		return -ENOMEM;
 	err = sg_bans_init(sn);
 	if (err)
-		free_percpu(sn->stats);
+		goto free_stats;
+	/* A policy that polices nobody: bans still work without one. */
+	pol = sg_policy_alloc();
+	if (!pol) {
+		err = -ENOMEM;
+		goto bans;
+	}
+	err = sg_policy_install(sn, pol);
+	if (!err)
+		return 0;
+bans:
+	sg_bans_exit(sn);
+free_stats:
+	free_percpu(sn->stats);
 	return err;
 }
 

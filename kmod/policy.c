@@ -218,9 +218,15 @@ static bool sg_action_logs(u8 action)
 	       action == SMTPGATE_ACTION_DROPLOG;
 }
 
-static bool sg_needs_hooks(const struct sg_policy *pol)
+static bool sg_polices(const struct sg_policy *pol)
 {
 	return pol && pol->internal.n;
+}
+
+/* Bans are enforced with or without internal prefixes: never a no-op. */
+static bool sg_needs_hooks(struct sg_net *sn, const struct sg_policy *pol)
+{
+	return pol && (pol->internal.n || READ_ONCE(sn->bans.count));
 }
 
 /*
@@ -229,12 +235,12 @@ static bool sg_needs_hooks(const struct sg_policy *pol)
  */
 static bool sg_needs_nat(const struct sg_policy *pol)
 {
-	return sg_needs_hooks(pol) && pol->action == SMTPGATE_ACTION_REDIRECT;
+	return sg_polices(pol) && pol->action == SMTPGATE_ACTION_REDIRECT;
 }
 
 static bool sg_needs_log(const struct sg_policy *pol)
 {
-	return sg_needs_hooks(pol) &&
+	return sg_polices(pol) &&
 	       (sg_action_logs(pol->action) || sg_action_logs(pol->tunnel_action));
 }
 
@@ -260,7 +266,7 @@ static void sg_log_put(void)
 static void sg_features_put(struct sg_net *sn, const struct sg_policy *pol)
 {
 	lockdep_assert_held(&sn->lock);
-	if (sn->hooks_on && !sg_needs_hooks(pol)) {
+	if (sn->hooks_on && !sg_needs_hooks(sn, pol)) {
 		sg_hooks_unregister(sn->net);
 		sn->hooks_on = false;
 	}
@@ -301,7 +307,7 @@ static int sg_features_get(struct sg_net *sn, const struct sg_policy *pol)
 		}
 		sn->nat_on = true;
 	}
-	if (!sn->hooks_on && sg_needs_hooks(pol)) {
+	if (!sn->hooks_on && sg_needs_hooks(sn, pol)) {
 		err = sg_hooks_register(sn->net);
 		if (err) {
 			pr_err("cannot register netfilter hooks: %d\n", err);
@@ -324,7 +330,7 @@ static struct sg_host_table *sg_hosts_for(struct sg_net *sn,
 	struct sg_host_table *t;
 
 	*err = 0;
-	if (!sg_needs_hooks(pol))
+	if (!sg_polices(pol))
 		return NULL;
 	if (sg_host_table_fits(cur, pol))
 		return cur;
@@ -377,6 +383,23 @@ int sg_policy_install(struct sg_net *sn, struct sg_policy *pol)
 	if (old)
 		kvfree_rcu(old, rcu);
 	return 0;
+}
+
+/*
+ * A ban is about to be added: make sure the hooks that enforce it are in,
+ * whatever the policy (it may police no internal prefix at all).
+ */
+int sg_hooks_for_bans(struct sg_net *sn)
+{
+	int err = 0;
+
+	mutex_lock(&sn->lock);
+	if (!sn->hooks_on) {
+		err = sg_hooks_register(sn->net);
+		sn->hooks_on = !err;
+	}
+	mutex_unlock(&sn->lock);
+	return err;
 }
 
 /* Leaves the namespace with no policy, hooks, NAT, logger or hosts. */

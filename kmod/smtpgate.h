@@ -178,6 +178,7 @@ bool sg_prefix_set_match(const struct sg_prefix_set *set, u8 family,
 			 const union nf_inet_addr *addr);
 u8 sg_policy_action(const struct sg_policy *pol, const struct sg_flow *flow);
 int sg_policy_install(struct sg_net *sn, struct sg_policy *pol);
+int sg_hooks_for_bans(struct sg_net *sn);
 void sg_policy_release(struct sg_net *sn);
 const char *sg_action_name(u8 action);
 int sg_action_parse(const char *s);
