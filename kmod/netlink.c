@@ -170,13 +170,19 @@ static int sg_nl_key(struct nlattr **tb, const struct nlattr *nest, bool full,
 	return 0;
 }
 
+/* Host and ban nests share the address attributes; @tb fits either. */
+#define SG_ADDR_NEST_MAX	(SMTPGATE_A_HOST_MAX > SMTPGATE_A_BAN_MAX ? \
+				 SMTPGATE_A_HOST_MAX : SMTPGATE_A_BAN_MAX)
+
 static int sg_nl_nested_key(const struct nlattr *nest, int maxtype,
 			    const struct nla_policy *policy, bool full,
 			    struct sg_key *key, struct netlink_ext_ack *extack)
 {
-	struct nlattr *tb[SMTPGATE_A_BAN_MAX + 1];
+	struct nlattr *tb[SG_ADDR_NEST_MAX + 1];
 	int err;
 
+	if (WARN_ON_ONCE(maxtype > SG_ADDR_NEST_MAX))
+		return -EINVAL;
 	err = nla_parse_nested(tb, maxtype, nest, policy, extack);
 	if (err)
 		return err;
