@@ -171,8 +171,8 @@ static int sg_nl_key(struct nlattr **tb, const struct nlattr *nest, bool full,
 }
 
 /* Host and ban nests share the address attributes; @tb fits either. */
-#define SG_ADDR_NEST_MAX	(SMTPGATE_A_HOST_MAX > SMTPGATE_A_BAN_MAX ? \
-				 SMTPGATE_A_HOST_MAX : SMTPGATE_A_BAN_MAX)
+#define SG_ADDR_NEST_MAX	SMTPGATE_A_HOST_MAX
+static_assert(SMTPGATE_A_HOST_MAX >= SMTPGATE_A_BAN_MAX);
 
 static int sg_nl_nested_key(const struct nlattr *nest, int maxtype,
 			    const struct nla_policy *policy, bool full,
