@@ -510,10 +510,10 @@ static void sg_ban_free_cb(void *ptr, void *arg)
 }
 
 /*
- * Empties the table.  Readers only look up lengths that are published, so
- * once none are and a grace period has passed, nobody is in the table.
+ * Takes away the lengths the packet path looks up: after a grace period no
+ * reader is in the table, and only bans->lock holders can reach a ban.
  */
-static void sg_bans_clear(struct sg_bans *b)
+static void sg_lens_withdraw(struct sg_bans *b)
 {
 	struct sg_ban_lens *old;
 
@@ -521,7 +521,6 @@ static void sg_bans_clear(struct sg_bans *b)
 	old = rcu_replace_pointer(b->lens, NULL, lockdep_is_held(&b->lock));
 	synchronize_rcu();
 	kfree(old);
-	rhashtable_free_and_destroy(&b->table, sg_ban_free_cb, b);
 	memset(b->lens_count, 0, sizeof(b->lens_count));
 	memset(b->lens_count_all, 0, sizeof(b->lens_count_all));
 	b->count = 0;
@@ -529,14 +528,36 @@ static void sg_bans_clear(struct sg_bans *b)
 	b->generation++;
 }
 
+/*
+ * Removes every ban in place: the table itself stays, because a dump in
+ * progress keeps a walker registered with it.
+ */
 void sg_bans_flush(struct sg_net *sn)
 {
 	struct sg_bans *b = &sn->bans;
+	struct rhashtable_iter iter;
+	struct sg_ban *ban;
+	bool again = true;
 
 	mutex_lock(&b->lock);
-	sg_bans_clear(b);
-	/* Cannot fail: the parameters were good once and need no memory. */
-	WARN_ON(rhashtable_init(&b->table, &sg_ban_params));
+	sg_lens_withdraw(b);
+	while (again) {
+		again = false;
+		rhashtable_walk_enter(&b->table, &iter);
+		rhashtable_walk_start(&iter);
+		while ((ban = rhashtable_walk_next(&iter))) {
+			if (IS_ERR(ban)) {
+				again = true;	/* resized: walk once more */
+				continue;
+			}
+			rhashtable_remove_fast(&b->table, &ban->node,
+					       sg_ban_params);
+			sg_ban_free(b, ban);
+			kmem_cache_free(sg_ban_cache, ban);
+		}
+		rhashtable_walk_stop(&iter);
+		rhashtable_walk_exit(&iter);
+	}
 	mutex_unlock(&b->lock);
 }
 
@@ -696,13 +717,18 @@ int sg_bans_init(struct sg_net *sn)
 	return rhashtable_init(&b->table, &sg_ban_params);
 }
 
+/*
+ * The namespace is going: its netlink sockets, and so any dump, are gone,
+ * and the hooks are unregistered; the table can go at once.
+ */
 void sg_bans_exit(struct sg_net *sn)
 {
 	struct sg_bans *b = &sn->bans;
 
 	cancel_delayed_work_sync(&b->expiry);
 	mutex_lock(&b->lock);
-	sg_bans_clear(b);
+	sg_lens_withdraw(b);
+	rhashtable_free_and_destroy(&b->table, sg_ban_free_cb, b);
 	mutex_unlock(&b->lock);
 	WARN_ON(!list_empty(&b->reasons));
 }
