@@ -35,17 +35,10 @@ module:
 userspace:
 	$(MAKE) -C userspace
 
-# Builds the module W=1 against each installed kernel in a copy of the tree,
-# so the in-place build and other kernels' objects never mix.
+# The module W=1 for every installed kernel, each in its own copy of the
+# sources (scripts/build-kernels.sh), so builds for two kernels never mix.
 kernels:
-	@set -e; for v in $(ALL_KVERS); do \
-		d=$(BUILD)/kernels/$$v; mkdir -p $$d; \
-		cp -r Kbuild kmod $$d/; \
-		echo "== module for $$v"; \
-		$(MAKE) -C /lib/modules/$$v/build M=$$d W=1 modules 2>&1 | \
-			tee $$d/build.log; \
-		! grep -E 'warning:|error:' $$d/build.log; \
-	done
+	scripts/build-kernels.sh $(ALL_KVERS)
 
 deps:
 	@scripts/install-deps.sh

@@ -217,8 +217,11 @@ static int sg_bans_insert(struct sg_bans *b, struct sg_ban **fresh,
 	int err;
 
 	for (i = 0; i < n; i++) {
-		err = rhashtable_insert_fast(&b->table, &fresh[i]->node,
-					     sg_ban_params);
+		/* Compares keys, unlike insert_fast(): a prefix named twice
+		 * in one batch fails the batch instead of being stored twice.
+		 */
+		err = rhashtable_lookup_insert_fast(&b->table, &fresh[i]->node,
+						    sg_ban_params);
 		if (err)
 			goto undo;
 	}
@@ -671,7 +674,11 @@ int sg_bans_dump(struct sg_net *sn, struct sk_buff *skb,
 
 	mutex_lock(&b->lock);
 	cb->seq = b->generation;
-	rhashtable_walk_start(iter);
+	/* A resize while the walker was stopped restarts it from the first
+	 * bucket: what was sent comes again, so the dump is interrupted.
+	 */
+	if (rhashtable_walk_start_check(iter) == -EAGAIN)
+		cb->seq = ++b->generation;
 	ban = cb->args[1] ? rhashtable_walk_peek(iter) : rhashtable_walk_next(iter);
 	cb->args[1] = 0;
 	for (; ban; ban = rhashtable_walk_next(iter)) {

@@ -10,7 +10,7 @@ VM_KVER=${VM_KVER:-$(ls -1v /lib/modules | grep '^6\.1\.' | tail -n 1)}
 
 echo "demo: building the module for $VM_KVER and the tools..."
 make -s all >/dev/null
-make -s kernels ALL_KVERS="$VM_KVER" >/dev/null
+scripts/build-kernels.sh "$VM_KVER" >/dev/null
 echo "demo: booting the gateway VM (QEMU/TCG, about 10 s)..."
 set +e
 scripts/vm-run.sh -k "$VM_KVER" -t 600 tests/demo/gateway.sh |
