@@ -153,6 +153,11 @@ static int sg_nl_key(struct nlattr **tb, const struct nlattr *nest, bool full,
 		return -EINVAL;
 	}
 	len = alen * 8;
+	if (la && full && nla_get_u8(la) != len) {
+		NL_SET_ERR_MSG_ATTR(extack, la,
+				    "a single address is asked for here: no prefix length, or the full one");
+		return -EINVAL;
+	}
 	if (la && !full) {
 		len = nla_get_u8(la);
 		if (len > alen * 8) {

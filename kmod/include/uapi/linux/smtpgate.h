@@ -43,9 +43,12 @@
  * in the initial user namespace (they change state or reveal hosts and
  * servers).  Joining the event group needs CAP_NET_ADMIN over the
  * namespace (a namespace's events only ever come from its own state).
- * Unknown attributes are rejected; every rejection carries an extack
- * message naming the attribute.  Addresses are in network byte order;
- * times are seconds.
+ * Attributes a command does not take are rejected.  Every rejection comes
+ * with an extack: the netlink core's own (wrong type or length: -EINVAL,
+ * out of range: -ERANGE, "Unsupported attribute") point at the attribute by
+ * its offset (NLMSGERR_ATTR_OFFS); the module's say in words what is wrong
+ * and point at it too.  A list longer than allowed is -E2BIG.  Addresses
+ * are in network byte order; times are seconds.
  *
  * A prefix is a nest of
  *     SMTPGATE_A_PREFIX_FAMILY: u16, AF_INET or AF_INET6
