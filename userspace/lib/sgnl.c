@@ -27,13 +27,23 @@
 /* libnl's callback signatures carry what some callbacks do not need. */
 #define __always_unused	__attribute__((__unused__))
 
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
 #ifndef SOL_NETLINK
 #define SOL_NETLINK	270
 #endif
 
 /* Room for the biggest policy: three full v6 prefix lists and the rest. */
 #define POLICY_MSG_BYTES	16384
-/* Events come in bursts (a batch without F_QUIET): a deep queue. */
+/*
+ * libnl's default buffers are 32 KiB, which a 64 KiB batch cannot pass
+ * (EMSGSIZE on send).  Dumps and events want a deep receive queue too:
+ * events come in bursts (a batch without F_QUIET).
+ */
+#define SOCK_SNDBUF		(4 * SGNL_BATCH_BYTES)
+#define SOCK_RCVBUF		(1 << 20)
 #define EVENT_RCVBUF		(4 << 20)
 
 struct sgnl {
@@ -42,6 +52,9 @@ struct sgnl {
 	int family;
 	bool events;			/* subscribed: an events-only handle */
 	struct sgnl_error error;
+	/* The request in flight, to name the attribute an error blames. */
+	struct nlmsghdr *req;
+	size_t req_size;
 };
 
 /* One request in flight: what the callbacks learn. */
@@ -64,6 +77,8 @@ static void error_clear(struct sgnl *h)
 	h->error.msg[0] = '\0';
 	h->error.offset = -1;
 	h->error.miss_type = -1;
+	h->error.attr[0] = '\0';
+	h->error.kernel_msg = false;
 }
 
 static int __attribute__((format(printf, 3, 4)))
@@ -72,6 +87,7 @@ fail(struct sgnl *h, int err, const char *fmt, ...)
 	va_list ap;
 
 	h->error.err = err;
+	h->error.kernel_msg = false;
 	va_start(ap, fmt);
 	vsnprintf(h->error.msg, sizeof(h->error.msg), fmt, ap);
 	va_end(ap);
@@ -142,9 +158,14 @@ static void parse_tlvs(struct sgnl *h, const struct nlmsghdr *nlh,
 		msg = nla_data(tb[NLMSGERR_ATTR_MSG]);
 		len = strnlen(msg, nla_len(tb[NLMSGERR_ATTR_MSG]));
 		snprintf(h->error.msg, sizeof(h->error.msg), "%.*s", len, msg);
+		h->error.kernel_msg = true;
 	}
-	if (tb[NLMSGERR_ATTR_OFFS] && nla_len(tb[NLMSGERR_ATTR_OFFS]) >= 4)
+	if (tb[NLMSGERR_ATTR_OFFS] && nla_len(tb[NLMSGERR_ATTR_OFFS]) >= 4) {
 		h->error.offset = nla_get_u32(tb[NLMSGERR_ATTR_OFFS]);
+		if (h->req)
+			sgnl_attr_path(h->req, h->error.offset, h->error.attr,
+				       sizeof(h->error.attr));
+	}
 	if (tb[NLMSGERR_ATTR_MISS_TYPE] &&
 	    nla_len(tb[NLMSGERR_ATTR_MISS_TYPE]) >= 4)
 		h->error.miss_type = nla_get_u32(tb[NLMSGERR_ATTR_MISS_TYPE]);
@@ -286,11 +307,33 @@ static int kernel_error(struct sgnl *h, int err)
 	return err;
 }
 
+/*
+ * Copies the request so an error's attribute offset can be named after
+ * the message is gone; without memory, errors are just not named.
+ */
+static void keep_request(struct sgnl *h, const struct nlmsghdr *nlh)
+{
+	struct nlmsghdr *copy;
+
+	if (h->req_size < nlh->nlmsg_len) {
+		copy = realloc(h->req, nlh->nlmsg_len);
+		if (!copy) {
+			free(h->req);
+			h->req = NULL;
+			h->req_size = 0;
+			return;
+		}
+		h->req = copy;
+		h->req_size = nlh->nlmsg_len;
+	}
+	memcpy(h->req, nlh, nlh->nlmsg_len);
+}
+
 int sgnl_request(struct sgnl *h, struct nl_msg *msg,
 		 sgnl_msg_fn fn, void *arg)
 {
 	struct req r = { .h = h, .fn = fn, .arg = arg };
-	int ret;
+	int ret, err;
 
 	error_clear(h);
 	if (!msg)
@@ -301,9 +344,15 @@ int sgnl_request(struct sgnl *h, struct nl_msg *msg,
 	}
 	nl_complete_msg(h->sk, msg);
 	r.seq = nlmsg_hdr(msg)->nlmsg_seq;
+	keep_request(h, nlmsg_hdr(msg));
 	req_callbacks(h, &r);
+	errno = 0;
 	ret = nl_send(h->sk, msg);
+	/* libnl's code for a failed sendmsg() loses its errno: keep it. */
+	err = errno;
 	nlmsg_free(msg);
+	if (ret < 0 && err)
+		return fail(h, -err, "cannot send: %s", strerror(err));
 	if (ret < 0)
 		return fail(h, nlerr_to_errno(ret), "cannot send: %s",
 			    nl_geterror(ret));
@@ -355,6 +404,11 @@ static int open_socket(struct sgnl *h)
 	if (ret < 0)
 		return fail(h, nlerr_to_errno(ret),
 			    "cannot open a generic netlink socket: %s",
+			    nl_geterror(ret));
+	ret = nl_socket_set_buffer_size(h->sk, SOCK_RCVBUF, SOCK_SNDBUF);
+	if (ret < 0)
+		return fail(h, nlerr_to_errno(ret),
+			    "cannot size the netlink socket's buffers: %s",
 			    nl_geterror(ret));
 	/* The kernel's messages are why we are here. */
 	ret = set_sockopt(h, NETLINK_EXT_ACK, "NETLINK_EXT_ACK");
@@ -416,6 +470,7 @@ void sgnl_close(struct sgnl *h)
 		nl_socket_free(h->sk);
 	if (h->cb)
 		nl_cb_put(h->cb);
+	free(h->req);
 	free(h);
 }
 
@@ -912,8 +967,10 @@ static int parse_stats(struct nlattr *nest, struct sgnl_stats *st)
 	return 0;
 }
 
-/* The top-level attributes of a reply of our family; NULL policy: the
- * nested parsers check what they read. */
+/*
+ * The top-level attributes of a reply of our family; NULL policy: the
+ * nested parsers check what they read.
+ */
 static int parse_top(const struct nlmsghdr *nlh,
 		     struct nlattr *tb[SMTPGATE_A_MAX + 1])
 {
@@ -1378,9 +1435,11 @@ int sgnl_event_recv(struct sgnl *h, int timeout_ms, sgnl_event_fn fn,
 		return 0;
 	event_callbacks(h, &c);
 	do {
-		/* Non-blocking: 0 once the queue is drained. */
+		/* Non-blocking: -NLE_AGAIN (or 0) once the queue is drained. */
 		ret = nl_recvmsgs_report(h->sk, h->cb);
 	} while (ret > 0 && !c.ret);
+	if (ret == -NLE_AGAIN)
+		ret = 0;
 	/* libnl reports the socket's ENOBUFS as NLE_NOMEM. */
 	if (ret == -NLE_NOMEM)
 		return fail(h, -ENOBUFS, "events lost: the socket overran");
@@ -1586,6 +1645,198 @@ bool sg_prefix_equal(const struct sg_prefix *a, const struct sg_prefix *b)
 	return !sg_prefix_cmp(a, b);
 }
 
+/* ---- naming the attribute an error blames ----------------------------- */
+
+/* The attribute tree of <linux/smtpgate.h>, for error messages. */
+struct attr_level {
+	const char *const *names;
+	unsigned int n;
+	/* A nest's level by attribute type; NULL: not a nest. */
+	const struct attr_level *(*child)(unsigned int type);
+	bool array;		/* entries are numbered, not named */
+};
+
+static const char *const prefix_attr_names[] = {
+	[SMTPGATE_A_PREFIX_FAMILY] = "family",
+	[SMTPGATE_A_PREFIX_ADDR] = "addr",
+	[SMTPGATE_A_PREFIX_LEN] = "len",
+};
+
+static const char *const ban_attr_names[] = {
+	[SMTPGATE_A_BAN_FAMILY] = "family",
+	[SMTPGATE_A_BAN_ADDR] = "addr",
+	[SMTPGATE_A_BAN_PREFIX_LEN] = "prefix_len",
+	[SMTPGATE_A_BAN_SCOPE] = "scope",
+	[SMTPGATE_A_BAN_TIMEOUT] = "timeout",
+	[SMTPGATE_A_BAN_REASON] = "reason",
+	[SMTPGATE_A_BAN_CREATED] = "created",
+	[SMTPGATE_A_BAN_DROPS] = "drops",
+};
+
+static const char *const host_attr_names[] = {
+	[SMTPGATE_A_HOST_FAMILY] = "family",
+	[SMTPGATE_A_HOST_ADDR] = "addr",
+	[SMTPGATE_A_HOST_PREFIX_LEN] = "prefix_len",
+};
+
+static const char *const policy_attr_names[] = {
+	[SMTPGATE_A_POLICY_INTERNAL] = "internal",
+	[SMTPGATE_A_POLICY_EXEMPT] = "exempt",
+	[SMTPGATE_A_POLICY_WALLED_GARDEN] = "walled_garden",
+	[SMTPGATE_A_POLICY_ACTION] = "action",
+	[SMTPGATE_A_POLICY_TUNNEL_ACTION] = "tunnel_action",
+	[SMTPGATE_A_POLICY_SUBMISSION4] = "submission4",
+	[SMTPGATE_A_POLICY_SUBMISSION6] = "submission6",
+	[SMTPGATE_A_POLICY_SUBMISSION_PORT] = "submission_port",
+	[SMTPGATE_A_POLICY_SUBMISSION_TLS_PORT] = "submission_tls_port",
+	[SMTPGATE_A_POLICY_PORTS] = "ports",
+	[SMTPGATE_A_POLICY_WINDOW] = "window",
+	[SMTPGATE_A_POLICY_RATE_LIMIT] = "rate_limit",
+	[SMTPGATE_A_POLICY_BLOCKED_LIMIT] = "blocked_limit",
+	[SMTPGATE_A_POLICY_DEST_LIMIT] = "dest_limit",
+	[SMTPGATE_A_POLICY_FLAG_TUNNEL] = "flag_tunnel",
+	[SMTPGATE_A_POLICY_BAN_SCOPE] = "ban_scope",
+	[SMTPGATE_A_POLICY_HOST_PREFIX4] = "host_prefix4",
+	[SMTPGATE_A_POLICY_HOST_PREFIX6] = "host_prefix6",
+	[SMTPGATE_A_POLICY_MAX_HOSTS] = "max_hosts",
+	[SMTPGATE_A_POLICY_MAX_BANS] = "max_bans",
+	[SMTPGATE_A_POLICY_GENERATION] = "generation",
+};
+
+static const char *const top_attr_names[] = {
+	[SMTPGATE_A_POLICY] = "policy",
+	[SMTPGATE_A_HOST] = "host",
+	[SMTPGATE_A_BAN] = "ban",
+	[SMTPGATE_A_BANS] = "bans",
+	[SMTPGATE_A_STATS] = "stats",
+	[SMTPGATE_A_FLAGS] = "flags",
+};
+
+#define LEVEL(names, child, array) \
+	{ names, ARRAY_SIZE(names), child, array }
+
+static const struct attr_level prefix_level =
+	LEVEL(prefix_attr_names, NULL, false);
+static const struct attr_level ban_level = LEVEL(ban_attr_names, NULL, false);
+static const struct attr_level host_level =
+	LEVEL(host_attr_names, NULL, false);
+
+static const struct attr_level *
+prefix_list_child(unsigned int type __always_unused)
+{
+	return &prefix_level;
+}
+
+static const struct attr_level *
+bans_child(unsigned int type __always_unused)
+{
+	return &ban_level;
+}
+
+static const struct attr_level prefix_list_level = {
+	.child = prefix_list_child, .array = true,
+};
+
+static const struct attr_level ports_level = { .array = true };
+
+static const struct attr_level bans_level = {
+	.child = bans_child, .array = true,
+};
+
+static const struct attr_level *policy_child(unsigned int type)
+{
+	switch (type) {
+	case SMTPGATE_A_POLICY_INTERNAL:
+	case SMTPGATE_A_POLICY_EXEMPT:
+	case SMTPGATE_A_POLICY_WALLED_GARDEN:
+		return &prefix_list_level;
+	case SMTPGATE_A_POLICY_PORTS:
+		return &ports_level;
+	}
+	return NULL;
+}
+
+static const struct attr_level policy_level =
+	LEVEL(policy_attr_names, policy_child, false);
+
+static const struct attr_level *top_child(unsigned int type)
+{
+	switch (type) {
+	case SMTPGATE_A_POLICY:
+		return &policy_level;
+	case SMTPGATE_A_HOST:
+		return &host_level;
+	case SMTPGATE_A_BAN:
+		return &ban_level;
+	case SMTPGATE_A_BANS:
+		return &bans_level;
+	}
+	return NULL;
+}
+
+static const struct attr_level top_level =
+	LEVEL(top_attr_names, top_child, false);
+
+/* Appends one step of the path: a name, "[index]" or "#type". */
+static void path_step(char *buf, size_t len, const struct attr_level *lv,
+		      unsigned int type, unsigned int index)
+{
+	size_t used = strlen(buf);
+	const char *name = lv->names && type < lv->n ? lv->names[type] : NULL;
+
+	if (lv->array)
+		snprintf(buf + used, len - used, "[%u]", index);
+	else if (name)
+		snprintf(buf + used, len - used, "%s%s", used ? "." : "", name);
+	else
+		snprintf(buf + used, len - used, "%s#%u", used ? "." : "", type);
+}
+
+/*
+ * Names the attribute at byte @offset of request @req (a generic netlink
+ * message of our family) by its path, into @buf.  Returns 0, or -ENOENT
+ * when no attribute starts there.
+ */
+int sgnl_attr_path(const struct nlmsghdr *req, uint32_t offset,
+		   char *buf, size_t len)
+{
+	const struct attr_level *lv = &top_level;
+	const char *target = (const char *)req + offset;
+	struct nlattr *head, *a, *found;
+	unsigned int index;
+	int rem, left;
+
+	buf[0] = '\0';
+	if (offset < NLMSG_HDRLEN + GENL_HDRLEN || offset >= req->nlmsg_len)
+		return -ENOENT;
+	head = (struct nlattr *)((char *)req + NLMSG_HDRLEN + GENL_HDRLEN);
+	rem = req->nlmsg_len - NLMSG_HDRLEN - GENL_HDRLEN;
+	while (lv) {
+		found = NULL;
+		index = 0;
+		nla_for_each_attr(a, head, rem, left) {
+			if (target < (const char *)a + NLA_ALIGN(a->nla_len)) {
+				found = a;
+				break;
+			}
+			index++;
+		}
+		if (!found || target < (const char *)found)
+			break;
+		path_step(buf, len, lv, nla_type(found), index);
+		if (target == (const char *)found)
+			return 0;
+		/* Inside it: only a nest of ours has attributes to name. */
+		lv = lv->child ? lv->child(nla_type(found)) : NULL;
+		if (target < (const char *)nla_data(found))
+			break;
+		head = nla_data(found);
+		rem = nla_len(found);
+	}
+	buf[0] = '\0';
+	return -ENOENT;
+}
+
 /* ---- names ------------------------------------------------------------ */
 
 static const char *const action_names[] = {
@@ -1633,9 +1884,6 @@ static const char *const cmd_names[] = {
 	[SMTPGATE_CMD_BAN_REMOVED]	= "ban-removed",
 };
 
-#ifndef ARRAY_SIZE
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#endif
 
 static const char *name_of(const char *const *names, size_t n, unsigned int v)
 {

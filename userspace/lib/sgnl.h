@@ -147,8 +147,10 @@ struct sgnl_event {
 	struct sgnl_ban ban;
 };
 
-/* Callbacks return 0 to go on; anything else ends the walk (the rest of a
- * dump is drained, not delivered) and is returned by the call. */
+/*
+ * Callbacks return 0 to go on; anything else ends the walk (the rest of a
+ * dump is drained, not delivered) and is returned by the call.
+ */
 typedef int (*sgnl_host_fn)(const struct sgnl_host *host, void *arg);
 typedef int (*sgnl_ban_fn)(const struct sgnl_ban *ban, void *arg);
 typedef int (*sgnl_event_fn)(const struct sgnl_event *ev, void *arg);
@@ -163,6 +165,15 @@ struct sgnl_error {
 	char msg[256];			/* "" when there was none */
 	int64_t offset;			/* NLMSGERR_ATTR_OFFS, -1: none */
 	int miss_type;			/* NLMSGERR_ATTR_MISS_TYPE, -1: none */
+	/* smtpgatectl: msg is the kernel's extack, shown as "kernel: ..." */
+	bool kernel_msg;
+	/*
+	 * The attribute the kernel blamed (NLMSGERR_ATTR_OFFS) named by its
+	 * path in our request: "ban.timeout", "policy.internal[3].len",
+	 * "bans[17].addr"; "" when not known.  The netlink core's own
+	 * messages ("integer out of range") name it only this way.
+	 */
+	char attr[96];
 };
 
 int sgnl_open(struct sgnl **hp);
@@ -176,6 +187,13 @@ void sgnl_policy_defaults(struct sgnl_policy *pol);
 int sgnl_policy_set(struct sgnl *h, const struct sgnl_policy *pol);
 int sgnl_policy_get(struct sgnl *h, struct sgnl_policy *pol);
 
+/*
+ * Dumps (host_list, ban_list): one callback per entry.  A dump the kernel
+ * flagged NLM_F_DUMP_INTR (the table changed while it was read) returns
+ * -EINTR after delivering what came: the listing may miss or repeat
+ * entries, so callers that need it exact retry.  (Signals never surface
+ * as -EINTR: libnl restarts those reads.)
+ */
 int sgnl_host_get(struct sgnl *h, const struct sg_prefix *addr,
 		  struct sgnl_host *host);
 int sgnl_host_list(struct sgnl *h, bool flagged_only,
@@ -191,12 +209,6 @@ int sgnl_ban_add_batch(struct sgnl *h, const struct sgnl_ban *bans, size_t n,
 int sgnl_ban_del(struct sgnl *h, const struct sg_prefix *prefix);
 int sgnl_ban_test(struct sgnl *h, const struct sg_prefix *addr,
 		  struct sgnl_ban *ban);
-/*
- * A dump the kernel flagged NLM_F_DUMP_INTR (the table changed while it
- * was read) returns -EINTR after delivering what came: the listing may
- * miss or repeat entries, so callers that need it exact retry.  (Signals
- * never surface as -EINTR: libnl restarts those reads.)
- */
 int sgnl_ban_list(struct sgnl *h, sgnl_ban_fn fn, void *arg);
 int sgnl_ban_flush(struct sgnl *h);
 
@@ -221,5 +233,7 @@ int sgnl_request(struct sgnl *h, struct nl_msg *msg,
 		 sgnl_msg_fn fn, void *arg);
 int sgnl_parse_ban(const struct nlattr *nest, struct sgnl_ban *ban);
 int sgnl_parse_host(const struct nlattr *nest, struct sgnl_host *host);
+int sgnl_attr_path(const struct nlmsghdr *req, uint32_t offset,
+		   char *buf, size_t len);
 
 #endif /* _SGNL_H */

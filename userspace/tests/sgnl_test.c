@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The pure parts of lib/sgnl: address and prefix text, masks, names.  No
+ * socket: runs on the build host (make check); the netlink calls are
+ * tested in the VM by netlink_test.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+#include <netlink/genl/genl.h>
+
+#include "kselftest_harness.h"
+#include "sgnl.h"
+
+/* Parses @text, which must succeed, and prints it back. */
+static const char *roundtrip(const char *text, char *buf, size_t len)
+{
+	static char err[SG_PARSE_ERRLEN];
+	struct sg_prefix p;
+
+	if (sg_prefix_parse(text, &p, err, sizeof(err)))
+		return err;
+	return sg_prefix_str(&p, buf, len);
+}
+
+TEST(prefix_roundtrip)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "192.0.2.0/24", "192.0.2.0/24" },
+		{ "192.0.2.7", "192.0.2.7/32" },
+		{ "0.0.0.0/0", "0.0.0.0/0" },
+		{ "10.0.0.0/8", "10.0.0.0/8" },
+		{ "2001:db8::/64", "2001:db8::/64" },
+		{ "2001:db8::1", "2001:db8::1/128" },
+		{ "::/0", "::/0" },
+		{ "2001:DB8:0:0::/48", "2001:db8::/48" },
+		{ "::ffff:192.0.2.1", "::ffff:192.0.2.1/128" },
+		{ "192.0.2.128/25", "192.0.2.128/25" },
+		{ "2000::/003", "2000::/3" },
+	};
+	char buf[SG_PREFIX_STRLEN];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		EXPECT_STREQ(cases[i].out, roundtrip(cases[i].in, buf,
+						     sizeof(buf)));
+}
+
+/* Every refusal says what was wrong, in the words the CLI prints. */
+TEST(prefix_errors)
+{
+	static const struct {
+		const char *in, *err;
+	} cases[] = {
+		{ "2001:db8::/129",
+		  "cannot parse '2001:db8::/129': prefix longer than 128" },
+		{ "192.0.2.0/33",
+		  "cannot parse '192.0.2.0/33': prefix longer than 32" },
+		{ "192.0.2.0/4294967320",
+		  "cannot parse '192.0.2.0/4294967320': prefix longer than 32" },
+		{ "192.0.2.1/24",
+		  "cannot parse '192.0.2.1/24': host bits set past /24 "
+		  "(the prefix is 192.0.2.0/24)" },
+		{ "2001:db8::1/64",
+		  "cannot parse '2001:db8::1/64': host bits set past /64 "
+		  "(the prefix is 2001:db8::/64)" },
+		{ "192.0.2.0/", "cannot parse '192.0.2.0/': "
+		  "no prefix length after '/'" },
+		{ "192.0.2.0/2x", "cannot parse '192.0.2.0/2x': "
+		  "prefix length '2x' is not a number" },
+		{ "192.0.2.0/-1", "cannot parse '192.0.2.0/-1': "
+		  "prefix length '-1' is not a number" },
+		{ "/24", "cannot parse '/24': no address" },
+		{ "", "cannot parse '': no address" },
+		{ "192.0.2", "cannot parse '192.0.2': "
+		  "not an IPv4 or IPv6 address" },
+		{ "192.0.2.256", "cannot parse '192.0.2.256': "
+		  "not an IPv4 or IPv6 address" },
+		{ "mx.example.org", "cannot parse 'mx.example.org': "
+		  "not an IPv4 or IPv6 address" },
+		{ "2001:db8:::1", "cannot parse '2001:db8:::1': "
+		  "not an IPv4 or IPv6 address" },
+		{ " 192.0.2.1", "cannot parse ' 192.0.2.1': "
+		  "not an IPv4 or IPv6 address" },
+		{ "1111:2222:3333:4444:5555:6666:7777:8888:9999",
+		  "cannot parse '1111:2222:3333:4444:5555:6666:7777:8888:9999': "
+		  "not an IPv4 or IPv6 address" },
+	};
+	char err[SG_PARSE_ERRLEN];
+	struct sg_prefix p;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		EXPECT_EQ(-EINVAL, sg_prefix_parse(cases[i].in, &p, err,
+						   sizeof(err)));
+		EXPECT_STREQ(cases[i].err, err);
+	}
+}
+
+TEST(addr_parse)
+{
+	char err[SG_PARSE_ERRLEN], buf[SG_PREFIX_STRLEN];
+	struct sg_prefix p;
+
+	ASSERT_EQ(0, sg_addr_parse("198.51.100.9", &p, err, sizeof(err)));
+	EXPECT_EQ(AF_INET, p.family);
+	EXPECT_EQ(32U, p.len);
+	EXPECT_STREQ("198.51.100.9", sg_addr_str(&p, buf, sizeof(buf)));
+	ASSERT_EQ(0, sg_addr_parse("2001:db8::25", &p, err, sizeof(err)));
+	EXPECT_EQ(AF_INET6, p.family);
+	EXPECT_EQ(128U, p.len);
+	EXPECT_STREQ("2001:db8::25", sg_addr_str(&p, buf, sizeof(buf)));
+	EXPECT_EQ(-EINVAL, sg_addr_parse("192.0.2.0/24", &p, err, sizeof(err)));
+	EXPECT_STREQ("cannot parse '192.0.2.0/24': an address is needed "
+		     "here, not a prefix", err);
+	/* No room for the message is not a crash. */
+	EXPECT_EQ(-EINVAL, sg_addr_parse("x", &p, NULL, 0));
+}
+
+static struct sg_prefix prefix(const char *text)
+{
+	struct sg_prefix p;
+
+	if (sg_prefix_parse(text, &p, NULL, 0))
+		abort();
+	return p;
+}
+
+/* Lengths that are not multiples of 8 are where masks go wrong. */
+TEST(contains_and_mask)
+{
+	struct sg_prefix net = prefix("192.0.2.128/25");
+	struct sg_prefix in = prefix("192.0.2.200");
+	struct sg_prefix out = prefix("192.0.2.127");
+	struct sg_prefix v6 = prefix("2001:db8:a::/47");
+	struct sg_prefix p = prefix("2001:db8:b:ffff::1");
+	struct sg_prefix q;
+	char buf[SG_PREFIX_STRLEN];
+
+	EXPECT_TRUE(sg_prefix_contains(&net, &in));
+	EXPECT_FALSE(sg_prefix_contains(&net, &out));
+	EXPECT_TRUE(sg_prefix_contains(&v6, &p));
+	p.addr.bytes[5] = 0x0c;			/* 2001:db8:c:... */
+	EXPECT_FALSE(sg_prefix_contains(&v6, &p));
+	EXPECT_FALSE(sg_prefix_contains(&net, &v6));
+	/* A longer prefix inside, a shorter one not. */
+	q = prefix("192.0.2.192/26");
+	EXPECT_TRUE(sg_prefix_contains(&net, &q));
+	EXPECT_FALSE(sg_prefix_contains(&q, &net));
+
+	q = prefix("192.0.2.255");
+	q.len = 27;
+	EXPECT_TRUE(sg_prefix_host_bits(&q));
+	sg_prefix_mask(&q);
+	EXPECT_FALSE(sg_prefix_host_bits(&q));
+	EXPECT_STREQ("192.0.2.224/27", sg_prefix_str(&q, buf, sizeof(buf)));
+	q = prefix("2001:db8:ffff:ffff::");
+	q.len = 35;
+	sg_prefix_mask(&q);
+	EXPECT_STREQ("2001:db8:e000::/35", sg_prefix_str(&q, buf, sizeof(buf)));
+	q.len = 0;
+	sg_prefix_mask(&q);
+	EXPECT_STREQ("::/0", sg_prefix_str(&q, buf, sizeof(buf)));
+}
+
+TEST(compare)
+{
+	struct sg_prefix a = prefix("192.0.2.0/24"), b = prefix("192.0.2.0/25");
+	struct sg_prefix c = prefix("2001:db8::/32");
+
+	EXPECT_TRUE(sg_prefix_equal(&a, &a));
+	EXPECT_FALSE(sg_prefix_equal(&a, &b));
+	EXPECT_LT(sg_prefix_cmp(&a, &b), 0);
+	EXPECT_GT(sg_prefix_cmp(&b, &a), 0);
+	/* AF_INET sorts before AF_INET6. */
+	EXPECT_LT(sg_prefix_cmp(&b, &c), 0);
+}
+
+TEST(names)
+{
+	unsigned int i;
+
+	EXPECT_STREQ("redirect", sgnl_action_name(SMTPGATE_ACTION_REDIRECT));
+	EXPECT_EQ(SMTPGATE_ACTION_DROPLOG, sgnl_action_parse("droplog"));
+	EXPECT_EQ(-1, sgnl_action_parse("drop "));
+	EXPECT_EQ(-1, sgnl_action_parse("dr"));	/* no abbreviations */
+	EXPECT_NULL(sgnl_action_name(SMTPGATE_ACTION_UNSPEC));
+	EXPECT_NULL(sgnl_action_name(SMTPGATE_ACTION_MAX + 1));
+	EXPECT_EQ(SMTPGATE_SCOPE_ALL, sgnl_scope_parse("all"));
+	EXPECT_STREQ("smtp", sgnl_scope_name(SMTPGATE_SCOPE_SMTP));
+	EXPECT_STREQ("ban-expired", sgnl_cmd_name(SMTPGATE_CMD_BAN_EXPIRED));
+	/* Every class and verdict the header knows has a name. */
+	for (i = 0; i <= SMTPGATE_CLASS_MAX; i++)
+		EXPECT_NE(NULL, sgnl_class_name(i));
+	for (i = 0; i <= SMTPGATE_VERDICT_MAX; i++)
+		EXPECT_NE(NULL, sgnl_verdict_name(i));
+	EXPECT_NULL(sgnl_verdict_name(SMTPGATE_VERDICT_MAX + 1));
+}
+
+TEST(policy_defaults)
+{
+	struct sgnl_policy pol;
+
+	sgnl_policy_defaults(&pol);
+	EXPECT_EQ(SMTPGATE_ACTION_DROP, pol.action);
+	EXPECT_EQ(587U, pol.submission_port);
+	EXPECT_EQ(2U, pol.nports);
+	EXPECT_EQ(25U, pol.ports[0]);
+	EXPECT_EQ(465U, pol.ports[1]);
+	EXPECT_EQ(64U, pol.host_prefix6);
+	EXPECT_EQ(1048576U, pol.max_bans);
+	EXPECT_TRUE(!!(pol.has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_MAX_BANS)));
+	EXPECT_FALSE(!!(pol.has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_SUBMISSION4)));
+	EXPECT_FALSE(!!(pol.has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_GENERATION)));
+}
+
+/* Where the next attribute of @m goes. */
+static uint32_t here(struct nl_msg *m)
+{
+	return (char *)nlmsg_tail(nlmsg_hdr(m)) - (char *)nlmsg_hdr(m);
+}
+
+/* The kernel blames by offset; the CLI shows the attribute's path. */
+TEST(attr_path)
+{
+	struct nl_msg *m = nlmsg_alloc();
+	struct nlattr *pol, *list, *e, *bans, *b;
+	uint32_t off_pol, off_len, off_action, off_ban1, off_timeout;
+	uint32_t off_flags, off_odd, off_port;
+	char path[96];
+	int i;
+
+	ASSERT_NE(NULL, m);
+	ASSERT_NE(NULL, genlmsg_put(m, 0, 0, 0x42, 0, 0, SMTPGATE_CMD_POLICY_SET,
+				    SMTPGATE_GENL_VERSION));
+	off_pol = here(m);
+	pol = nla_nest_start(m, SMTPGATE_A_POLICY | NLA_F_NESTED);
+	list = nla_nest_start(m, SMTPGATE_A_POLICY_INTERNAL | NLA_F_NESTED);
+	for (i = 0; i < 3; i++) {
+		e = nla_nest_start(m, SMTPGATE_A_PREFIX_ENTRY | NLA_F_NESTED);
+		nla_put_u16(m, SMTPGATE_A_PREFIX_FAMILY, AF_INET);
+		nla_put_u32(m, SMTPGATE_A_PREFIX_ADDR, 0);
+		off_len = here(m);
+		nla_put_u8(m, SMTPGATE_A_PREFIX_LEN, 8);
+		nla_nest_end(m, e);
+	}
+	nla_nest_end(m, list);
+	list = nla_nest_start(m, SMTPGATE_A_POLICY_PORTS | NLA_F_NESTED);
+	nla_put_u16(m, SMTPGATE_A_PORT, 25);
+	off_port = here(m);
+	nla_put_u16(m, SMTPGATE_A_PORT, 0);
+	nla_nest_end(m, list);
+	off_action = here(m);
+	nla_put_u8(m, SMTPGATE_A_POLICY_ACTION, 9);
+	nla_nest_end(m, pol);
+	bans = nla_nest_start(m, SMTPGATE_A_BANS | NLA_F_NESTED);
+	for (i = 0; i < 2; i++) {
+		off_ban1 = here(m);
+		b = nla_nest_start(m, SMTPGATE_A_BAN | NLA_F_NESTED);
+		nla_put_u16(m, SMTPGATE_A_BAN_FAMILY, AF_INET);
+		off_timeout = here(m);
+		nla_put_u32(m, SMTPGATE_A_BAN_TIMEOUT, 0);
+		nla_nest_end(m, b);
+	}
+	nla_nest_end(m, bans);
+	off_flags = here(m);
+	nla_put_u32(m, SMTPGATE_A_FLAGS, 1);
+	off_odd = here(m);
+	nla_put_u32(m, 42, 1);
+
+#define PATH(off, want) do { \
+	EXPECT_EQ(0, sgnl_attr_path(nlmsg_hdr(m), (off), path, sizeof(path))); \
+	EXPECT_STREQ(want, path); \
+} while (0)
+	PATH(off_pol, "policy");
+	PATH(off_len, "policy.internal[2].len");
+	PATH(off_port, "policy.ports[1]");
+	PATH(off_action, "policy.action");
+	PATH(off_ban1, "bans[1]");
+	PATH(off_timeout, "bans[1].timeout");
+	PATH(off_flags, "flags");
+	PATH(off_odd, "#42");
+#undef PATH
+	/* Not the start of an attribute: a byte of a value, the headers. */
+	EXPECT_EQ(-ENOENT, sgnl_attr_path(nlmsg_hdr(m), off_flags + 4, path,
+					  sizeof(path)));
+	EXPECT_STREQ("", path);
+	EXPECT_EQ(-ENOENT, sgnl_attr_path(nlmsg_hdr(m), 4, path, sizeof(path)));
+	EXPECT_EQ(-ENOENT, sgnl_attr_path(nlmsg_hdr(m), 1 << 20, path,
+					  sizeof(path)));
+	nlmsg_free(m);
+}
+
+TEST_HARNESS_MAIN
