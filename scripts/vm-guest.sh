@@ -35,7 +35,7 @@ KSFT_PASS=0
 KSFT_SKIP=4
 # Taint bits an out-of-tree (O, 4096), unsigned (E, 8192) module sets.
 TAINT_EXPECTED=$((4096 | 8192))
-SPLAT_RE='WARNING:|BUG:|Oops|general protection fault|Call Trace|UBSAN|KASAN|kmemleak|refcount_t|possible recursive locking|circular locking|suspicious RCU usage|list_add corruption|list_del corruption|Kernel panic|stack-protector'
+SPLAT_RE='WARNING:|BUG:|Oops|general protection fault|Call Trace|UBSAN|KASAN|kmemleak|refcount_t|possible recursive locking|circular locking|suspicious RCU usage|list_add corruption|list_del corruption|Kernel panic|stack-protector|Slab cache still has objects|Unable to handle|unregister_netdevice: waiting'
 
 AWK=(awk)
 awk -W version 2>&1 | grep -q mawk && AWK=(awk -W interactive)

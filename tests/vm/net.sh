@@ -257,7 +257,9 @@ net_listen() # ROLE PROTO PORT LOG NAME
 	for fam in 4 6; do
 		opt=
 		[[ $fam == 6 ]] && opt=,ipv6only=1
-		net_bg "$role" socat -lf /dev/null \
+		# -t 5: a client that closes its side first must still get
+		# the banner the shell writes, however slow the guest is.
+		net_bg "$role" socat -lf /dev/null -t 5 \
 			"${proto^^}$fam-$kind:$port,reuseaddr,fork$opt" \
 			SYSTEM:"${consume}echo $proto $port \$SOCAT_PEERADDR >>$log; echo 220 $name port $port 2>/dev/null"
 	done

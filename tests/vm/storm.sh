@@ -87,11 +87,6 @@ netns_churn() {
 	ip netns del "$ns"
 }
 
-slab_objects() # CACHE
-{
-	awk -v c="$1" '$1 == c { print $2 }' /proc/slabinfo
-}
-
 [ "$(id -u)" = 0 ] || ksft_skip "needs root (run it with scripts/vm-run.sh)"
 [ -f "${SMTPGATE_KO:-}" ] || ksft_skip "no module (SMTPGATE_KO=${SMTPGATE_KO:-})"
 require_cmd ip jq
@@ -126,11 +121,11 @@ expect_tcp drop client "$CLIENT4" "$MX4" 25
 check "statistics are still readable" "$CTL" stats
 check "no netns of the storm is left" \
 	bash -c "! ip netns list | grep -q sgstorm-"
-# Bans of dead namespaces must be freed; namespaces die asynchronously.
-check "no ban objects left once the namespaces are gone" \
-	poll_until 60 bash -c "[ \"\$(awk '\$1 == \"smtpgate_ban\" {print \$2}' /proc/slabinfo)\" = 0 ]"
-echo "# smtpgate_ban objects: $(slab_objects smtpgate_ban)"
+# Bans and hosts of dead namespaces must be freed: rmmod destroys the
+# caches, and the kernel says "Slab cache still has objects" (a splat the
+# test bed catches) if any is left.  slabinfo alone cannot tell: SLUB
+# counts objects free in per-CPU slabs as active.
 sg_unload || tap_fail "rmmod smtpgate after the storm"
-check "the module's caches are destroyed" \
-	bash -c "! grep -q '^smtpgate_' /proc/slabinfo"
+check "the module's caches are destroyed, with no object left in them" \
+	bash -c "! grep -q '^smtpgate_' /proc/slabinfo && ! dmesg | grep -q 'still has objects'"
 tap_summary
