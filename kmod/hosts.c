@@ -184,6 +184,17 @@ static struct sg_host *sg_host_insert(struct sg_net *sn,
 	struct sg_host *h, *head;
 	unsigned int chain = 0;
 
+	/*
+	 * A full table: no lock, and no eviction pass while every host is
+	 * flagged (it could free nothing, and would rescan the whole table
+	 * for every packet of an untracked host).
+	 */
+	if (atomic_read(&t->count) >= t->max) {
+		sg_stats_bump(sn, host_cap_misses);
+		if (atomic_read(&t->flagged) < atomic_read(&t->count))
+			schedule_work(&sn->evict);
+		return NULL;
+	}
 	spin_lock_bh(&t->lock);
 	head = sg_head_locked(t, bucket);
 	for (h = head; h; h = sg_next_locked(t, h), chain++)

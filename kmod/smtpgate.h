@@ -151,9 +151,13 @@ static inline unsigned int sg_fam(u8 family)
 	return family == NFPROTO_IPV6;
 }
 
+/*
+ * Seconds are all we keep, so the tick's coarse clock does: no clocksource
+ * read in the packet path (an HPET read takes a microsecond).
+ */
 static inline u32 sg_now(void)
 {
-	return (u32)ktime_get_boottime_seconds();
+	return (u32)div_u64(ktime_get_coarse_boottime(), NSEC_PER_SEC);
 }
 
 struct sg_net *sg_pernet(const struct net *net);
