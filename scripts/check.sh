@@ -15,7 +15,9 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-$PWD/.build}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 # Every VM test, and the demo: `make demo` must keep working.
-VM_TESTS=${VM_TESTS:-$(ls tests/vm/*.sh | grep -v -e /lib.sh -e /net.sh) tests/demo/gateway.sh}
+# (the executable ones: libraries sourced by the tests are not).
+VM_TESTS=${VM_TESTS:-$(find tests/vm -maxdepth 1 -name '*.sh' -perm -u+x |
+	sort) tests/demo/gateway.sh}
 mkdir -p "$BUILD/check"
 
 VM_KVER=${VM_KVER:-$(ls -1v /lib/modules | grep '^6\.1\.' | tail -n 1)}
@@ -84,7 +86,7 @@ step "build: DKMS package for $VM_KVER" dkms_build
 part unit make -s -C userspace check
 step "fuzz: classifier, ${FUZZ_SECONDS}s" make -s -C userspace fuzz-quick FUZZ_SECONDS="$FUZZ_SECONDS"
 # shellcheck disable=SC2086
-part vm scripts/vm-run.sh $VM_TESTS
+part vm scripts/vm-run.sh -t 600 $VM_TESTS
 
 echo
 if [ "$skipped" -gt 0 ]; then

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sgload: the control side of the forwarding benchmark
+ * (tests/bench/forward.sh), through the sgnl library, in the caller's
+ * network namespace.
+ *
+ *   sgload policy INTERNAL EXEMPT [KEY=N]...
+ *	a default policy policing INTERNAL, with EXEMPT the mail server;
+ *	KEYs: max_hosts blocked_limit rate_limit dest_limit max_bans
+ *   sgload bans BASE COUNT [smtp|all]
+ *	COUNT full-length bans BASE, BASE+1, ... (added to the low 32 bits)
+ *	in one sgnl_ban_add_batch() call, timed: "bans=N seconds=S"
+ *   sgload addrs BASE COUNT FORMAT
+ *	prints the same addresses for other tools: FORMAT "plain", "ipset:SET"
+ *	(ipset restore lines) or "nft:TABLESPEC:SET" (nft -f lines of 1000
+ *	elements, TABLESPEC like "inet t")
+ *   sgload flush
+ *	removes every ban
+ *   sgload stats
+ *	key=value lines: table sizes, entry sizes, packets per verdict
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "sgnl.h"
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"Usage: sgload policy INTERNAL EXEMPT [KEY=N]...\n"
+		"       sgload bans BASE COUNT [smtp|all]\n"
+		"       sgload addrs BASE COUNT plain|ipset:SET|nft:TABLESPEC:SET\n"
+		"       sgload flush\n"
+		"       sgload stats\n");
+	return 2;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int open_handle(struct sgnl **h)
+{
+	int ret = sgnl_open(h);
+
+	if (ret < 0)
+		fprintf(stderr, "sgload: cannot open netlink: %s\n",
+			strerror(-ret));
+	return ret;
+}
+
+static int fail(struct sgnl *h, const char *what)
+{
+	fprintf(stderr, "sgload: %s: %s\n", what, sgnl_error_msg(h));
+	sgnl_close(h);
+	return 1;
+}
+
+static int parse_addr(const char *text, struct sg_prefix *p)
+{
+	char err[SG_PARSE_ERRLEN];
+
+	if (sg_addr_parse(text, p, err, sizeof(err)) < 0) {
+		fprintf(stderr, "sgload: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* @base plus @i in the low 32 bits of the address. */
+static void nth_addr(const struct sg_prefix *base, unsigned long i,
+		     struct sg_prefix *a)
+{
+	unsigned int off = base->family == AF_INET6 ? 12 : 0;
+	uint32_t low;
+
+	*a = *base;
+	memcpy(&low, a->addr.bytes + off, 4);
+	low = htonl(ntohl(low) + i);
+	memcpy(a->addr.bytes + off, &low, 4);
+}
+
+static int cmd_policy(int argc, char **argv)
+{
+	struct sgnl_policy pol;
+	struct sg_prefix p;
+	struct sgnl *h;
+	char err[SG_PARSE_ERRLEN];
+	int i;
+
+	if (argc < 2)
+		return usage();
+	sgnl_policy_defaults(&pol);
+	for (i = 0; i < 2; i++) {
+		if (sg_prefix_parse(argv[i], &p, err, sizeof(err)) < 0) {
+			fprintf(stderr, "sgload: %s\n", err);
+			return 1;
+		}
+		if (i == 0)
+			pol.internal.v[pol.internal.n++] = p;
+		else
+			pol.exempt.v[pol.exempt.n++] = p;
+	}
+	pol.has |= SGNL_POLICY_HAS(SMTPGATE_A_POLICY_INTERNAL) |
+		   SGNL_POLICY_HAS(SMTPGATE_A_POLICY_EXEMPT);
+	for (i = 2; i < argc; i++) {
+		char *eq = strchr(argv[i], '=');
+		unsigned long v;
+
+		if (!eq)
+			return usage();
+		*eq = 0;
+		v = strtoul(eq + 1, NULL, 10);
+		if (!strcmp(argv[i], "max_hosts"))
+			pol.max_hosts = v;
+		else if (!strcmp(argv[i], "max_bans"))
+			pol.max_bans = v;
+		else if (!strcmp(argv[i], "blocked_limit"))
+			pol.blocked_limit = v;
+		else if (!strcmp(argv[i], "rate_limit"))
+			pol.rate_limit = v;
+		else if (!strcmp(argv[i], "dest_limit"))
+			pol.dest_limit = v;
+		else
+			return usage();
+	}
+	if (open_handle(&h) < 0)
+		return 1;
+	if (sgnl_policy_set(h, &pol) < 0)
+		return fail(h, "cannot set the policy");
+	sgnl_close(h);
+	return 0;
+}
+
+static int cmd_bans(int argc, char **argv)
+{
+	struct sgnl_ban *bans;
+	struct sg_prefix base;
+	unsigned long n, i;
+	size_t added = 0;
+	struct sgnl *h;
+	uint8_t scope = SMTPGATE_SCOPE_ALL;
+	double t;
+
+	if (argc < 2 || parse_addr(argv[0], &base) < 0)
+		return usage();
+	n = strtoul(argv[1], NULL, 10);
+	if (argc > 2) {
+		int s = sgnl_scope_parse(argv[2]);
+
+		if (s < 0)
+			return usage();
+		scope = s;
+	}
+	bans = calloc(n ? n : 1, sizeof(*bans));
+	if (!bans) {
+		perror("sgload");
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		nth_addr(&base, i, &bans[i].prefix);
+		bans[i].scope = scope;
+	}
+	if (open_handle(&h) < 0)
+		return 1;
+	t = now();
+	if (sgnl_ban_add_batch(h, bans, n, true, &added) < 0)
+		return fail(h, "cannot add the bans");
+	t = now() - t;
+	printf("bans=%zu seconds=%.6f\n", added, t);
+	sgnl_close(h);
+	free(bans);
+	return 0;
+}
+
+static int cmd_addrs(int argc, char **argv)
+{
+	char buf[SG_PREFIX_STRLEN], *set = "", *table = "";
+	struct sg_prefix base, a;
+	unsigned long n, i;
+	int fmt;
+
+	if (argc < 3 || parse_addr(argv[0], &base) < 0)
+		return usage();
+	n = strtoul(argv[1], NULL, 10);
+	if (!strcmp(argv[2], "plain")) {
+		fmt = 0;
+	} else if (!strncmp(argv[2], "ipset:", 6)) {
+		fmt = 1;
+		set = argv[2] + 6;
+	} else if (!strncmp(argv[2], "nft:", 4) && strrchr(argv[2], ':') > argv[2] + 4) {
+		fmt = 2;
+		table = argv[2] + 4;
+		set = strrchr(argv[2], ':');
+		*set++ = 0;
+	} else {
+		return usage();
+	}
+	for (i = 0; i < n; i++) {
+		nth_addr(&base, i, &a);
+		sg_addr_str(&a, buf, sizeof(buf));
+		if (fmt == 0)
+			printf("%s\n", buf);
+		else if (fmt == 1)
+			printf("add %s %s\n", set, buf);
+		else if (i % 1000 == 0)
+			printf("add element %s %s { %s", table, set, buf);
+		else
+			printf(", %s", buf);
+		if (fmt == 2 && (i % 1000 == 999 || i + 1 == n))
+			printf(" }\n");
+	}
+	return 0;
+}
+
+static int cmd_flush(void)
+{
+	struct sgnl *h;
+
+	if (open_handle(&h) < 0)
+		return 1;
+	if (sgnl_ban_flush(h) < 0)
+		return fail(h, "cannot flush the bans");
+	sgnl_close(h);
+	return 0;
+}
+
+static int cmd_stats(void)
+{
+	struct sgnl_stats st;
+	struct sgnl *h;
+	unsigned int c, v;
+
+	if (open_handle(&h) < 0)
+		return 1;
+	if (sgnl_stats_get(h, &st) < 0)
+		return fail(h, "cannot get the statistics");
+	printf("hosts=%u\nflagged=%u\nbans=%u\nhost_bytes=%u\nban_bytes=%u\n"
+	       "host_evictions=%llu\nhost_cap_misses=%llu\n",
+	       st.hosts, st.flagged, st.bans, st.host_bytes, st.ban_bytes,
+	       (unsigned long long)st.host_evictions,
+	       (unsigned long long)st.host_cap_misses);
+	for (c = 0; c <= SMTPGATE_CLASS_MAX; c++)
+		for (v = 0; v <= SMTPGATE_VERDICT_MAX; v++)
+			if (st.packets[c][v])
+				printf("packets_%s_%s=%llu\n",
+				       sgnl_class_name(c), sgnl_verdict_name(v),
+				       (unsigned long long)st.packets[c][v]);
+	sgnl_close(h);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	if (!strcmp(argv[1], "policy"))
+		return cmd_policy(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "bans"))
+		return cmd_bans(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "addrs"))
+		return cmd_addrs(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "flush") && argc == 2)
+		return cmd_flush();
+	if (!strcmp(argv[1], "stats") && argc == 2)
+		return cmd_stats();
+	return usage();
+}

@@ -1,0 +1,831 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * smtpgate.conf, in Postfix main.cf syntax, so that mail administrators
+ * read it without a manual:
+ *
+ *   key = value          lists are comma- or space-separated
+ *   # comment            a line whose first non-blank character is '#'
+ *       more             a line starting with blanks continues the value
+ *
+ * As in main.cf, '#' after a value is part of the value (an error says so
+ * when that is why a value is refused) and blank or comment lines inside a
+ * continued value do not end it.  Unlike main.cf, a key given twice is an
+ * error: on a gateway, the second of two window lines is more often a
+ * mistake than an override.
+ *
+ * Every error is "FILE:LINE: KEY: what is wrong", LINE being the line of
+ * the offending list item when a value spans lines.  All errors are
+ * reported, not just the first, so one --check-config run shows them all.
+ * Values are checked against the kernel's ranges here, so --check-config
+ * needs no kernel and SIGHUP refuses a bad file before touching the policy.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/stat.h>
+
+#include "smtpgated.h"
+#include "duration.h"
+
+#define CONFIG_MAX_BYTES	(1 << 20)
+#define TEN_YEARS		SMTPGATE_MAX_BAN_TIMEOUT
+
+enum ktype {
+	K_PREFIXES,	/* struct sgnl_prefix_list, the kernel's (max 32) */
+	K_ALLOWLIST,	/* struct sgd_prefixes */
+	K_ACTION,	/* u8 enum smtpgate_action */
+	K_TUNNEL_ACTION,
+	K_SUBMISSION,
+	K_PORTS,
+	K_U8, K_U16, K_U32,
+	K_BOOL,		/* u8, yes or no */
+	K_SCOPE,	/* u8 enum smtpgate_scope */
+	K_DURATION,	/* u32 seconds, from 1 to max */
+	K_FACTOR,	/* double >= 1 */
+	K_COMMAND,	/* char *, may be empty (unset) */
+	K_PATH,		/* char *, absolute */
+	K_OPT_PATH,	/* char *, absolute, or empty (unset) */
+	K_SASL_LOG,	/* char *, absolute, "journal", or empty */
+};
+
+struct key {
+	const char *name;
+	enum ktype type;
+	size_t off;
+	uint64_t min, max;
+	int attr;		/* SMTPGATE_A_POLICY_*, 0: not the kernel's */
+};
+
+#define CFG(f)		offsetof(struct sgd_config, f)
+#define POL(k, t, a, lo, hi) \
+	{ #k, t, CFG(pol.k), lo, hi, SMTPGATE_A_POLICY_##a }
+#define OWN(k, t, lo, hi)	{ #k, t, CFG(k), lo, hi, 0 }
+
+static const struct key keys[] = {
+	POL(internal, K_PREFIXES, INTERNAL, 0, 0),
+	POL(exempt, K_PREFIXES, EXEMPT, 0, 0),
+	POL(walled_garden, K_PREFIXES, WALLED_GARDEN, 0, 0),
+	POL(action, K_ACTION, ACTION, 0, 0),
+	POL(tunnel_action, K_TUNNEL_ACTION, TUNNEL_ACTION, 0, 0),
+	{ "submission", K_SUBMISSION, 0, 0, 0, SMTPGATE_A_POLICY_SUBMISSION4 },
+	POL(submission_port, K_U16, SUBMISSION_PORT, 1, 65535),
+	POL(submission_tls_port, K_U16, SUBMISSION_TLS_PORT, 0, 65535),
+	{ "ports", K_PORTS, 0, 0, 0, SMTPGATE_A_POLICY_PORTS },
+	POL(window, K_DURATION, WINDOW, 1, 86400),
+	POL(rate_limit, K_U32, RATE_LIMIT, 0, UINT32_MAX),
+	POL(blocked_limit, K_U32, BLOCKED_LIMIT, 0, UINT32_MAX),
+	POL(dest_limit, K_U32, DEST_LIMIT, 0, UINT32_MAX),
+	POL(flag_tunnel, K_BOOL, FLAG_TUNNEL, 0, 0),
+	POL(host_prefix4, K_U8, HOST_PREFIX4, 8, 32),
+	POL(host_prefix6, K_U8, HOST_PREFIX6, 16, 128),
+	POL(max_hosts, K_U32, MAX_HOSTS, 16, 16777216),
+	POL(max_bans, K_U32, MAX_BANS, 16, 16777216),
+	POL(ban_scope, K_SCOPE, BAN_SCOPE, 0, 0),
+	OWN(ban_first, K_DURATION, 1, TEN_YEARS),
+	OWN(ban_factor, K_FACTOR, 1, 1000),
+	OWN(ban_max, K_DURATION, 1, TEN_YEARS),
+	OWN(ban_decay, K_DURATION, 1, TEN_YEARS),
+	OWN(allowlist, K_ALLOWLIST, 0, SGD_MAX_ALLOWLIST),
+	OWN(on_flag, K_COMMAND, 0, 0),
+	OWN(on_ban, K_COMMAND, 0, 0),
+	OWN(on_unban, K_COMMAND, 0, 0),
+	OWN(hook_timeout, K_DURATION, 1, 3600),
+	OWN(state_dir, K_PATH, 0, 0),
+	OWN(metrics_file, K_OPT_PATH, 0, 0),
+	OWN(metrics_interval, K_DURATION, 1, 86400),
+	OWN(sasl_log, K_SASL_LOG, 0, 0),
+	OWN(sasl_threshold, K_U32, 1, SGD_SASL_MAX_THRESHOLD),
+	OWN(sasl_window, K_DURATION, 1, 86400),
+	OWN(sasl_scope, K_SCOPE, 0, 0),
+};
+
+#define NKEYS	ARRAY_SIZE(keys)
+
+/* A logical line: its text, and where each physical line starts in it. */
+struct lline {
+	char *text;
+	size_t len, cap;
+	struct { size_t off; unsigned int line; } *seg;
+	size_t nseg, capseg;
+};
+
+struct ctx {
+	struct sgd_config *c;
+	const char *name;
+	sgd_report_fn report;
+	void *arg;
+	int errors;
+	unsigned int set_at[NKEYS];	/* line of each key given, 0: none */
+	struct lline l;
+	const struct key *key;		/* the key being parsed */
+	const char *value;
+};
+
+/* ---- errors ------------------------------------------------------------- */
+
+static void __attribute__((format(printf, 3, 4)))
+report(struct ctx *x, unsigned int line, const char *fmt, ...)
+{
+	char why[400], msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (line)
+		snprintf(msg, sizeof(msg), "%s:%u: %s", x->name, line, why);
+	else
+		snprintf(msg, sizeof(msg), "%s: %s", x->name, why);
+	x->errors++;
+	if (x->report)
+		x->report(x->arg, msg);
+}
+
+/* The physical line of offset @off in the current logical line. */
+static unsigned int line_at(const struct ctx *x, size_t off)
+{
+	size_t i;
+
+	for (i = x->l.nseg; i > 1; i--)
+		if (off >= x->l.seg[i - 1].off)
+			return x->l.seg[i - 1].line;
+	return x->l.seg[0].line;
+}
+
+/* An error in the current key's value; @off locates it for the line. */
+static void __attribute__((format(printf, 3, 4)))
+verr(struct ctx *x, size_t off, const char *fmt, ...)
+{
+	const char *hint = "";
+	char why[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (x->value && strchr(x->value, '#'))
+		hint = " (a '#' comment must be on a line of its own)";
+	report(x, line_at(x, off), "%s: %s%s", x->key->name, why, hint);
+}
+
+/* ---- values ------------------------------------------------------------- */
+
+static void *field(struct ctx *x)
+{
+	return (char *)x->c + x->key->off;
+}
+
+/* The next comma- or blank-separated item of @s from *@pos, NUL-ended in
+ * place; NULL at the end.  Empty items (",,") are skipped, as in main.cf. */
+static char *next_item(char *s, size_t *pos)
+{
+	char *item;
+
+	while (s[*pos] && (s[*pos] == ',' || isspace((unsigned char)s[*pos])))
+		(*pos)++;
+	if (!s[*pos])
+		return NULL;
+	item = s + *pos;
+	while (s[*pos] && s[*pos] != ',' && !isspace((unsigned char)s[*pos]))
+		(*pos)++;
+	if (s[*pos])
+		s[(*pos)++] = '\0';
+	return item;
+}
+
+/* Offset of @item within the logical line, for line_at(). */
+static size_t item_off(const struct ctx *x, const char *base, const char *item,
+		       size_t value_off)
+{
+	return value_off + (size_t)(item - base);
+}
+
+static int parse_prefix_item(struct ctx *x, const char *item, size_t off,
+			     struct sg_prefix *p)
+{
+	char err[SG_PARSE_ERRLEN];
+
+	if (sg_prefix_parse(item, p, err, sizeof(err))) {
+		verr(x, off, "%s", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void set_prefixes(struct ctx *x, char *v, size_t voff)
+{
+	struct sgnl_prefix_list *l = field(x);
+	size_t pos = 0;
+	char *item;
+
+	l->n = 0;
+	while ((item = next_item(v, &pos))) {
+		size_t off = item_off(x, v, item, voff);
+
+		if (l->n == SMTPGATE_MAX_PREFIXES) {
+			verr(x, off, "more than %d prefixes (the kernel's maximum)",
+			     SMTPGATE_MAX_PREFIXES);
+			return;
+		}
+		if (!parse_prefix_item(x, item, off, &l->v[l->n]))
+			l->n++;
+	}
+}
+
+static int prefixes_add(struct sgd_prefixes *l, const struct sg_prefix *p)
+{
+	struct sg_prefix *v;
+
+	if (l->n == l->cap) {
+		v = realloc(l->v, (l->cap ? l->cap * 2 : 16) * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = l->cap ? l->cap * 2 : 16;
+	}
+	l->v[l->n++] = *p;
+	return 0;
+}
+
+static void set_allowlist(struct ctx *x, char *v, size_t voff)
+{
+	struct sgd_prefixes *l = field(x);
+	struct sg_prefix p;
+	size_t pos = 0;
+	char *item;
+
+	l->n = 0;
+	while ((item = next_item(v, &pos))) {
+		size_t off = item_off(x, v, item, voff);
+
+		if (l->n == x->key->max) {
+			verr(x, off, "more than %llu prefixes",
+			     (unsigned long long)x->key->max);
+			return;
+		}
+		if (parse_prefix_item(x, item, off, &p))
+			continue;
+		if (prefixes_add(l, &p)) {
+			verr(x, off, "out of memory");
+			return;
+		}
+	}
+}
+
+static void set_action(struct ctx *x, const char *v, bool tunnel)
+{
+	int a = sgnl_action_parse(v);
+
+	if (a < 0) {
+		verr(x, 0, tunnel ? "'%s' is not drop, log or droplog" :
+		     "'%s' is not drop, log, droplog or redirect", v);
+		return;
+	}
+	if (tunnel && a == SMTPGATE_ACTION_REDIRECT) {
+		verr(x, 0, "tunnelled SMTP cannot be redirected; use drop, log or droplog");
+		return;
+	}
+	*(uint8_t *)field(x) = a;
+}
+
+static void set_submission(struct ctx *x, char *v, size_t voff)
+{
+	struct sgnl_policy *pol = &x->c->pol;
+	char err[SG_PARSE_ERRLEN];
+	struct sg_prefix a;
+	size_t pos = 0;
+	uint32_t bit;
+	char *item;
+
+	pol->has &= ~(SGNL_POLICY_HAS(SMTPGATE_A_POLICY_SUBMISSION4) |
+		      SGNL_POLICY_HAS(SMTPGATE_A_POLICY_SUBMISSION6));
+	while ((item = next_item(v, &pos))) {
+		size_t off = item_off(x, v, item, voff);
+
+		if (sg_addr_parse(item, &a, err, sizeof(err))) {
+			verr(x, off, "%s", err);
+			continue;
+		}
+		bit = SGNL_POLICY_HAS(a.family == AF_INET ?
+				      SMTPGATE_A_POLICY_SUBMISSION4 :
+				      SMTPGATE_A_POLICY_SUBMISSION6);
+		if (pol->has & bit) {
+			verr(x, off, "'%s': a second %s address (one per family)",
+			     item, a.family == AF_INET ? "IPv4" : "IPv6");
+			continue;
+		}
+		pol->has |= bit;
+		if (a.family == AF_INET)
+			pol->submission4 = a.addr.v4;
+		else
+			pol->submission6 = a.addr.v6;
+	}
+}
+
+static void set_ports(struct ctx *x, char *v, size_t voff)
+{
+	struct sgnl_policy *pol = &x->c->pol;
+	unsigned int items = 0;
+	size_t pos = 0;
+	uint64_t port;
+	char *item;
+
+	pol->nports = 0;
+	while ((item = next_item(v, &pos))) {
+		size_t off = item_off(x, v, item, voff);
+
+		items++;
+		if (sg_parse_uint(item, 65535, &port) || !port) {
+			verr(x, off, "'%s' is not a port from 1 to 65535", item);
+			continue;
+		}
+		if (pol->nports == SMTPGATE_MAX_PORTS) {
+			verr(x, off, "more than %d ports", SMTPGATE_MAX_PORTS);
+			return;
+		}
+		pol->ports[pol->nports++] = port;
+	}
+	if (!items)
+		verr(x, 0, "the list is empty");
+}
+
+static void set_uint(struct ctx *x, const char *v)
+{
+	const struct key *k = x->key;
+	uint64_t n;
+
+	if (sg_parse_uint(v, k->max, &n) || n < k->min) {
+		verr(x, 0, "'%s' is not a number from %llu to %llu", v,
+		     (unsigned long long)k->min, (unsigned long long)k->max);
+		return;
+	}
+	switch (k->type) {
+	case K_U8:
+		*(uint8_t *)field(x) = n;
+		break;
+	case K_U16:
+		*(uint16_t *)field(x) = n;
+		break;
+	default:
+		*(uint32_t *)field(x) = n;
+		break;
+	}
+}
+
+static void set_bool(struct ctx *x, const char *v)
+{
+	if (!strcmp(v, "yes"))
+		*(uint8_t *)field(x) = 1;
+	else if (!strcmp(v, "no"))
+		*(uint8_t *)field(x) = 0;
+	else
+		verr(x, 0, "'%s' is not yes or no", v);
+}
+
+static void set_scope(struct ctx *x, const char *v)
+{
+	int s = sgnl_scope_parse(v);
+
+	if (s <= 0)
+		verr(x, 0, "'%s' is not smtp or all", v);
+	else
+		*(uint8_t *)field(x) = s;
+}
+
+static void set_duration(struct ctx *x, const char *v)
+{
+	char err[SG_PARSE_ERRLEN], max[32];
+	uint32_t secs;
+
+	if (sg_duration_parse(v, &secs, err, sizeof(err))) {
+		verr(x, 0, "%s", err);
+		return;
+	}
+	if (secs > x->key->max) {
+		verr(x, 0, "'%s' is longer than %s", v,
+		     sg_duration_fmt(x->key->max, max, sizeof(max)));
+		return;
+	}
+	*(uint32_t *)field(x) = secs;
+}
+
+static void set_factor(struct ctx *x, const char *v)
+{
+	char *end;
+	double f;
+
+	/* Plain decimals only: strtod() would take "0x10", "inf", "1e3". */
+	errno = 0;
+	f = strtod(v, &end);
+	if (errno || end == v || *end || !isfinite(f) || f < x->key->min ||
+	    !isdigit((unsigned char)v[0]) || strspn(v, "0123456789.") != strlen(v)) {
+		verr(x, 0, "'%s' is not a number >= 1", v);
+		return;
+	}
+	if (f > x->key->max) {
+		verr(x, 0, "'%s' is more than %llu", v,
+		     (unsigned long long)x->key->max);
+		return;
+	}
+	*(double *)field(x) = f;
+}
+
+static void set_string(struct ctx *x, const char *v)
+{
+	char **s = field(x);
+	const struct key *k = x->key;
+	char *dup = NULL;
+
+	if (!*v && k->type != K_PATH) {
+		free(*s);
+		*s = NULL;
+		return;
+	}
+	if (k->type == K_SASL_LOG && strcmp(v, "journal") && v[0] != '/') {
+		verr(x, 0, "'%s' is neither journal nor an absolute path", v);
+		return;
+	}
+	if ((k->type == K_PATH || k->type == K_OPT_PATH) && v[0] != '/') {
+		verr(x, 0, "'%s' is not an absolute path", v);
+		return;
+	}
+	dup = strdup(v);
+	if (!dup) {
+		verr(x, 0, "out of memory");
+		return;
+	}
+	free(*s);
+	*s = dup;
+}
+
+/* Scalars take one word; lists and commands take the rest of the line. */
+static bool needs_value(enum ktype t)
+{
+	return t != K_PREFIXES && t != K_ALLOWLIST && t != K_SUBMISSION &&
+	       t != K_PORTS && t != K_COMMAND && t != K_OPT_PATH &&
+	       t != K_SASL_LOG;
+}
+
+static bool one_word(enum ktype t)
+{
+	return needs_value(t) && t != K_PATH;
+}
+
+static void set_value(struct ctx *x, char *v, size_t voff)
+{
+	enum ktype t = x->key->type;
+
+	x->value = v;
+	if (!*v && needs_value(t)) {
+		verr(x, 0, "no value");
+		return;
+	}
+	if (one_word(t) && strpbrk(v, " \t")) {
+		verr(x, 0, "'%s': one value expected", v);
+		return;
+	}
+	if (x->key->attr)
+		x->c->pol.has |= SGNL_POLICY_HAS(x->key->attr);
+	switch (t) {
+	case K_PREFIXES:
+		set_prefixes(x, v, voff);
+		break;
+	case K_ALLOWLIST:
+		set_allowlist(x, v, voff);
+		break;
+	case K_ACTION:
+	case K_TUNNEL_ACTION:
+		set_action(x, v, t == K_TUNNEL_ACTION);
+		break;
+	case K_SUBMISSION:
+		set_submission(x, v, voff);
+		break;
+	case K_PORTS:
+		set_ports(x, v, voff);
+		break;
+	case K_U8:
+	case K_U16:
+	case K_U32:
+		set_uint(x, v);
+		break;
+	case K_BOOL:
+		set_bool(x, v);
+		break;
+	case K_SCOPE:
+		set_scope(x, v);
+		break;
+	case K_DURATION:
+		set_duration(x, v);
+		break;
+	case K_FACTOR:
+		set_factor(x, v);
+		break;
+	case K_COMMAND:
+	case K_PATH:
+	case K_OPT_PATH:
+	case K_SASL_LOG:
+		set_string(x, v);
+		break;
+	}
+}
+
+/* ---- lines -------------------------------------------------------------- */
+
+static bool is_blank(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static const struct key *find_key(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (!strcmp(keys[i].name, name))
+			return &keys[i];
+	return NULL;
+}
+
+static bool key_chars(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) &&
+		    *s != '_')
+			return false;
+	return true;
+}
+
+/* "key = value" in the logical line: set it, or say why not. */
+static void logical_line(struct ctx *x)
+{
+	char *text = x->l.text, *eq, *k, *v, *end;
+	unsigned int line = x->l.seg[0].line;
+	const struct key *key;
+	size_t i;
+
+	eq = strchr(text, '=');
+	if (!eq) {
+		report(x, line, "'%.40s%s': not 'key = value'", text,
+		       strlen(text) > 40 ? "..." : "");
+		return;
+	}
+	for (end = eq; end > text && is_blank(end[-1]); end--)
+		;
+	*end = '\0';
+	k = text;
+	if (!key_chars(k)) {
+		report(x, line, "'%.40s': not a key (keys are like rate_limit)",
+		       k);
+		return;
+	}
+	key = find_key(k);
+	if (!key) {
+		report(x, line, "%s: unknown key", k);
+		return;
+	}
+	i = key - keys;
+	if (x->set_at[i]) {
+		report(x, line, "%s: already set at line %u", k, x->set_at[i]);
+		return;
+	}
+	x->set_at[i] = line;
+	for (v = eq + 1; is_blank(*v); v++)
+		;
+	for (end = v + strlen(v); end > v && is_blank(end[-1]); end--)
+		;
+	*end = '\0';
+	x->key = key;
+	set_value(x, v, (size_t)(v - text));
+	x->key = NULL;
+	x->value = NULL;
+}
+
+static int lline_append(struct lline *l, const char *s, size_t n,
+			unsigned int line)
+{
+	size_t need = l->len + n + 2;
+	char *t;
+
+	if (need > l->cap) {
+		t = realloc(l->text, need * 2);
+		if (!t)
+			return -ENOMEM;
+		l->text = t;
+		l->cap = need * 2;
+	}
+	if (l->nseg == l->capseg) {
+		void *seg = realloc(l->seg, (l->capseg * 2 + 4) * sizeof(*l->seg));
+
+		if (!seg)
+			return -ENOMEM;
+		l->seg = seg;
+		l->capseg = l->capseg * 2 + 4;
+	}
+	if (l->len)
+		l->text[l->len++] = ' ';
+	l->seg[l->nseg].off = l->len;
+	l->seg[l->nseg++].line = line;
+	memcpy(l->text + l->len, s, n);
+	l->len += n;
+	l->text[l->len] = '\0';
+	return 0;
+}
+
+static void flush(struct ctx *x)
+{
+	if (x->l.nseg)
+		logical_line(x);
+	x->l.len = 0;
+	x->l.nseg = 0;
+}
+
+/* One physical line, without its newline. */
+static void physical_line(struct ctx *x, const char *s, size_t n,
+			  unsigned int line)
+{
+	size_t i = 0;
+
+	if (memchr(s, '\0', n)) {
+		report(x, line, "a NUL byte in the line");
+		return;
+	}
+	while (n && is_blank(s[n - 1]))
+		n--;
+	while (i < n && is_blank(s[i]))
+		i++;
+	if (i == n || s[i] == '#')
+		return;
+	if (i == 0) {
+		flush(x);
+	} else if (!x->l.nseg) {
+		report(x, line, "a continuation line (it starts with a blank) with no key before it");
+		return;
+	}
+	if (lline_append(&x->l, s + i, n - i, line))
+		report(x, line, "out of memory");
+}
+
+/* ---- checks across keys --------------------------------------------------- */
+
+static void check_redirect(struct ctx *x)
+{
+	const struct sgnl_policy *p = &x->c->pol;
+	unsigned int line = x->set_at[find_key("action") - keys];
+
+	if (p->action == SMTPGATE_ACTION_REDIRECT &&
+	    !(p->has & (SGNL_POLICY_HAS(SMTPGATE_A_POLICY_SUBMISSION4) |
+			SGNL_POLICY_HAS(SMTPGATE_A_POLICY_SUBMISSION6))))
+		report(x, line, "action: redirect needs a submission server (the submission key)");
+}
+
+static void check_ban_times(struct ctx *x)
+{
+	unsigned int first = x->set_at[find_key("ban_first") - keys];
+	unsigned int max = x->set_at[find_key("ban_max") - keys];
+	char a[32], b[32];
+
+	if (x->c->ban_first <= x->c->ban_max)
+		return;
+	sg_duration_fmt(x->c->ban_first, a, sizeof(a));
+	sg_duration_fmt(x->c->ban_max, b, sizeof(b));
+	if (max)
+		report(x, max, "ban_max: %s is shorter than ban_first (%s)",
+		       b, a);
+	else
+		report(x, first, "ban_first: %s is longer than ban_max (%s)",
+		       a, b);
+}
+
+/* ---- the file -------------------------------------------------------------- */
+
+void config_init(struct sgd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	sgnl_policy_defaults(&c->pol);
+	c->ban_first = 3600;
+	c->ban_factor = 2;
+	c->ban_max = 7 * 86400;
+	c->ban_decay = 30 * 86400;
+	c->hook_timeout = 10;
+	c->state_dir = strdup(SGD_STATE_DIR);
+	c->metrics_interval = 15;
+	c->sasl_threshold = 5;
+	c->sasl_window = 600;
+	c->sasl_scope = SMTPGATE_SCOPE_ALL;
+}
+
+void config_free(struct sgd_config *c)
+{
+	free(c->allowlist.v);
+	free(c->on_flag);
+	free(c->on_ban);
+	free(c->on_unban);
+	free(c->state_dir);
+	free(c->metrics_file);
+	free(c->sasl_log);
+	memset(c, 0, sizeof(*c));
+}
+
+int config_parse(struct sgd_config *c, const char *name, const char *text,
+		 size_t len, sgd_report_fn rep, void *arg)
+{
+	struct ctx x = { .c = c, .name = name, .report = rep, .arg = arg };
+	unsigned int line = 0;
+	const char *s = text, *end = text + len, *nl;
+
+	while (s < end) {
+		nl = memchr(s, '\n', end - s);
+		if (!nl)
+			nl = end;
+		physical_line(&x, s, nl - s, ++line);
+		s = nl + 1;
+	}
+	flush(&x);
+	free(x.l.text);
+	free(x.l.seg);
+	check_redirect(&x);
+	check_ban_times(&x);
+	if (!c->state_dir) {
+		report(&x, 0, "state_dir: out of memory");
+	}
+	return x.errors;
+}
+
+static void report_plain(sgd_report_fn rep, void *arg, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (rep)
+		rep(arg, msg);
+}
+
+int config_load(struct sgd_config *c, const char *path,
+		sgd_report_fn rep, void *arg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t r;
+	int fd, errors;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		report_plain(rep, arg, "%s: cannot open: %s", path,
+			     strerror(errno));
+		return 1;
+	}
+	buf = malloc(CONFIG_MAX_BYTES + 1);
+	if (!buf) {
+		close(fd);
+		report_plain(rep, arg, "%s: out of memory", path);
+		return 1;
+	}
+	while (len <= CONFIG_MAX_BYTES) {
+		r = read(fd, buf + len, CONFIG_MAX_BYTES + 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += r;
+	}
+	close(fd);
+	if (r < 0) {
+		report_plain(rep, arg, "%s: cannot read: %s", path,
+			     strerror(errno));
+		free(buf);
+		return 1;
+	}
+	if (len > CONFIG_MAX_BYTES) {
+		report_plain(rep, arg, "%s: larger than %d bytes", path,
+			     CONFIG_MAX_BYTES);
+		free(buf);
+		return 1;
+	}
+	errors = config_parse(c, path, buf, len, rep, arg);
+	free(buf);
+	return errors;
+}
+
+const struct sg_prefix *config_allowlisted(const struct sgd_config *c,
+					   const struct sg_prefix *p)
+{
+	size_t i;
+
+	for (i = 0; i < c->allowlist.n; i++)
+		if (sg_prefix_contains(&c->allowlist.v[i], p) ||
+		    sg_prefix_contains(p, &c->allowlist.v[i]))
+			return &c->allowlist.v[i];
+	return NULL;
+}

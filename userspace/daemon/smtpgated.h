@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * smtpgated: turns the kernel's detections into bans, and keeps them.
+ *
+ * One file per concern:
+ *   config.c     smtpgate.conf (Postfix main.cf syntax), every error with
+ *                file:line and the key
+ *   store.c      the state under state_dir: bans and offence history,
+ *                written atomically; prefix-keyed tables
+ *   decide.c     flag -> ban with escalation and decay; the kernel's ban
+ *                events; reconciling store and kernel
+ *   hooks.c      on_flag/on_ban/on_unban commands, with a timeout
+ *   log.c        one key=value line per decision, syslog and stderr
+ *   saslwatch.c  Postfix's log: SASL password fishers
+ *   metrics.c    Prometheus text for node_exporter's textfile collector
+ *   main.c       start, the event loop, signals, sd_notify
+ */
+#ifndef _SMTPGATED_H
+#define _SMTPGATED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sgnl.h"
+
+#define SGD_CONFIG_PATH		"/etc/smtpgate/smtpgate.conf"
+#define SGD_STATE_DIR		"/var/lib/smtpgate"
+#define SGD_STATE_FILE		"smtpgated.state"
+#define SGD_MAX_ALLOWLIST	4096
+#define SGD_SASL_MAX_THRESHOLD	100
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
+/* ---- config.c ---------------------------------------------------------- */
+
+struct sgd_prefixes {
+	struct sg_prefix *v;
+	size_t n, cap;
+};
+
+struct sgd_config {
+	/* The kernel's part, every scalar present (defaults filled in). */
+	struct sgnl_policy pol;
+	/* Ban policy; pol.ban_scope is the scope of flag bans. */
+	uint32_t ban_first, ban_max, ban_decay;	/* seconds */
+	double ban_factor;
+	struct sgd_prefixes allowlist;
+	/* Hooks: shell commands, NULL when not set. */
+	char *on_flag, *on_ban, *on_unban;
+	uint32_t hook_timeout;
+	char *state_dir;
+	char *metrics_file;			/* NULL: no metrics */
+	uint32_t metrics_interval;
+	char *sasl_log;				/* NULL: off; "journal" */
+	uint32_t sasl_threshold, sasl_window;
+	uint8_t sasl_scope;
+};
+
+/* Receives each error message, "FILE:LINE: KEY: what is wrong". */
+typedef void (*sgd_report_fn)(void *arg, const char *msg);
+
+void config_init(struct sgd_config *c);
+void config_free(struct sgd_config *c);
+/* Both return the number of errors: 0 means @c is complete and valid. */
+int config_parse(struct sgd_config *c, const char *name, const char *text,
+		 size_t len, sgd_report_fn report, void *arg);
+int config_load(struct sgd_config *c, const char *path,
+		sgd_report_fn report, void *arg);
+/* The allowlist entry overlapping @p (either containing the other). */
+const struct sg_prefix *config_allowlisted(const struct sgd_config *c,
+					   const struct sg_prefix *p);
+
+/* ---- log.c ------------------------------------------------------------- */
+
+/* A key=value line being built; values are quoted when they need it. */
+struct kv {
+	char buf[1024];
+	size_t len;
+};
+
+typedef void (*log_sink_fn)(int prio, const char *line, void *arg);
+
+void log_open(bool to_stderr);
+void log_close(void);
+/* Tests: every line goes to @fn as well (NULL: stop). */
+void log_set_sink(log_sink_fn fn, void *arg);
+void __attribute__((format(printf, 2, 3))) log_msg(int prio, const char *fmt, ...);
+
+void kv_init(struct kv *kv);
+void kv_str(struct kv *kv, const char *key, const char *val);
+void kv_uint(struct kv *kv, const char *key, uint64_t v);
+void kv_prefix(struct kv *kv, const char *key, const struct sg_prefix *p);
+void kv_duration(struct kv *kv, const char *key, uint64_t secs);
+void kv_time(struct kv *kv, const char *key, uint64_t when);
+void log_kv(int prio, const struct kv *kv);
+
+/* "192.0.2.66" for a full-length prefix, "2001:db8:1::/64" otherwise. */
+const char *host_str(const struct sg_prefix *p, char *buf, size_t len);
+/* "rate,destinations"; "none" for 0. */
+const char *reasons_str(uint32_t reasons, char *buf, size_t len);
+
+/* ---- store.c ----------------------------------------------------------- */
+
+/*
+ * A table of fixed-size records whose first member is their struct
+ * sg_prefix key: an array (stable only until the next add or delete) with
+ * hash chains over it.
+ */
+struct ptab {
+	char *v;
+	size_t n, cap, size;
+	uint32_t *head, *next;
+	uint32_t nbuckets;
+	/* Prefix lengths in use, per family (IPv4: [0], IPv6: [1]). */
+	uint32_t lens[2][129];
+};
+
+void ptab_init(struct ptab *t, size_t size);
+void ptab_free(struct ptab *t);
+void *ptab_at(const struct ptab *t, size_t i);
+void *ptab_find(const struct ptab *t, const struct sg_prefix *p);
+/* The record for @p, a zeroed new one (key set) if there was none. */
+void *ptab_get(struct ptab *t, const struct sg_prefix *p, bool *created);
+void ptab_del(struct ptab *t, void *rec);
+void ptab_clear(struct ptab *t);
+/* The record whose prefix contains @p, longest first. */
+void *ptab_covering(const struct ptab *t, const struct sg_prefix *p);
+
+struct sgd_ban {
+	struct sg_prefix prefix;
+	uint8_t scope;
+	bool pending;		/* we added it; its BAN_ADDED not seen yet */
+	uint64_t expires;	/* Unix time; 0: permanent */
+	uint64_t created;
+	char reason[SMTPGATE_BAN_REASON_LEN];
+};
+
+struct sgd_offence {
+	struct sg_prefix prefix;
+	uint32_t count;
+	uint64_t last;		/* the last offence */
+	uint64_t clean_from;	/* when its last ban ended, or will end */
+};
+
+struct sgd_store {
+	char *dir, *path, *tmp;
+	int lock_fd;
+	struct ptab bans;	/* struct sgd_ban */
+	struct ptab offences;	/* struct sgd_offence */
+	bool dirty;
+	uint64_t saves, save_errors;
+};
+
+int store_init(struct sgd_store *s, const char *dir);
+void store_free(struct sgd_store *s);
+int store_lock(struct sgd_store *s, char *err, size_t len);
+/* 0: loaded (or nothing yet); 1: corrupt, moved aside; <0: error. */
+int store_load(struct sgd_store *s, char *msg, size_t len);
+int store_save(struct sgd_store *s, uint64_t now, char *err, size_t len);
+struct sgd_ban *store_ban_put(struct sgd_store *s, const struct sg_prefix *p);
+void store_ban_del(struct sgd_store *s, struct sgd_ban *b);
+
+/* ---- hooks.c ----------------------------------------------------------- */
+
+#define HOOKS_MAX	32
+
+/* "KEY=VALUE" strings for a hook's environment. */
+struct hook_env {
+	char *v[40];
+	size_t n;
+};
+
+struct hook_proc {
+	pid_t pid;
+	int64_t deadline;	/* monotonic ms */
+	bool killed;
+	char name[16];
+	char host[SG_PREFIX_STRLEN];
+};
+
+struct hooks {
+	struct hook_proc procs[HOOKS_MAX];
+	size_t n;
+	uint64_t runs, failures;
+	uint64_t skipped;	/* since the table was last full */
+};
+
+void hook_env_init(struct hook_env *e);
+void __attribute__((format(printf, 3, 4)))
+hook_env_add(struct hook_env *e, const char *key, const char *fmt, ...);
+void hook_env_free(struct hook_env *e);
+/* Starts @cmd with /bin/sh and returns at once; 0 or -errno. */
+int hooks_run(struct hooks *h, const char *name, const char *cmd,
+	      const char *host, const struct hook_env *env,
+	      uint32_t timeout, int64_t now_ms);
+/* Reaps finished hooks, kills overdue ones; logs failures. */
+void hooks_tick(struct hooks *h, int64_t now_ms);
+/* The next deadline (monotonic ms), -1 when none runs. */
+int64_t hooks_next_deadline(const struct hooks *h);
+
+/* ---- saslwatch.c ------------------------------------------------------- */
+
+struct sasl_src {
+	struct sg_prefix prefix;
+	uint32_t n, head;
+	uint32_t t[SGD_SASL_MAX_THRESHOLD];	/* Unix times, a ring */
+};
+
+/* Called when a source reaches the threshold within the window. */
+typedef void (*sasl_hit_fn)(const struct sg_prefix *prefix, uint32_t failures,
+			    void *arg);
+
+struct sasl {
+	char *spec;		/* a path, or "journal" */
+	int fd;			/* the file, or journalctl's pipe */
+	dev_t dev;
+	ino_t ino;
+	off_t off;
+	int ino_fd;		/* inotify on the file's directory */
+	pid_t child;		/* journalctl */
+	int64_t restart_at;	/* monotonic ms: journalctl again */
+	char buf[8192];
+	size_t blen;
+	struct ptab srcs;	/* struct sasl_src */
+	uint32_t threshold, window;
+	uint8_t prefix4, prefix6;
+	uint64_t lines, failures, hits;
+};
+
+/* Parses one log line; 1 with @addr set for a SASL failure, else 0. */
+int sasl_parse_line(const char *line, struct sg_prefix *addr);
+/* Counts one failure of @addr at @now; true when it reached the threshold. */
+bool sasl_count(struct sasl *s, const struct sg_prefix *addr, uint64_t now,
+		struct sg_prefix *prefix);
+void sasl_init(struct sasl *s);
+int sasl_open(struct sasl *s, const char *spec, bool from_start);
+void sasl_close(struct sasl *s);
+/* Reads what is new; calls @fn for each source over the threshold. */
+void sasl_read(struct sasl *s, uint64_t now, sasl_hit_fn fn, void *arg);
+/* Rotation, truncation, journalctl restarts; call about once a second. */
+void sasl_tick(struct sasl *s, int64_t now_ms, uint64_t now,
+	       sasl_hit_fn fn, void *arg);
+/* The descriptors to poll for reading (up to 2); returns how many. */
+int sasl_pollfds(const struct sasl *s, int *fds);
+
+/* ---- metrics.c --------------------------------------------------------- */
+
+/* The daemon's own counters, for the metrics. */
+struct sgd_counters {
+	uint64_t flags;			/* HOST_FLAGGED events */
+	uint64_t bans_flag, bans_sasl;	/* bans decided */
+	uint64_t allowlisted;		/* flagged, allowlisted: logged only */
+	uint64_t manual_bans;		/* noticed BAN_ADDED not ours */
+	uint64_t unbans;		/* BAN_EXPIRED and _REMOVED */
+	uint64_t ban_errors;		/* the kernel refused a ban */
+	uint64_t resyncs;		/* after lost events */
+	uint64_t sasl_failures;		/* SASL failure lines */
+	uint64_t reloads, reload_errors;
+};
+
+int metrics_render(char *buf, size_t len, const struct sgnl_stats *st,
+		   const struct sgd_counters *c, const struct hooks *h,
+		   const struct sgd_store *s);
+int metrics_write(const char *path, const char *text, char *err, size_t len);
+
+/* ---- decide.c ---------------------------------------------------------- */
+
+enum decision_what {
+	DECIDE_BAN,
+	DECIDE_ALLOW,		/* allowlisted: logged only */
+	DECIDE_BANNED,		/* already under a ban */
+};
+
+struct decision {
+	enum decision_what what;
+	struct sg_prefix prefix;
+	char reason[40];			/* "rate,destinations", "sasl" */
+	uint8_t scope;
+	uint32_t duration, offence;
+	struct sg_prefix match;			/* allowlist entry, or ban */
+	uint64_t until;				/* DECIDE_BANNED: its end */
+	/* evidence */
+	bool has_host;
+	struct sgnl_host host;
+	uint32_t failures;			/* sasl */
+};
+
+/* The whole daemon. */
+struct sgd {
+	struct sgd_config *cfg;
+	const char *config_path;
+	struct sgd_store store;
+	struct sgnl *nl;		/* requests */
+	struct sgnl *ev;		/* events only */
+	struct hooks hooks;
+	struct sasl sasl;
+	struct sgd_counters cnt;
+	struct decision *queue;		/* decided, not yet committed */
+	size_t nqueue, capqueue;
+	uint64_t event_losses;		/* the kernel's count we last saw */
+	bool need_resync;
+	int64_t save_retry_at;		/* monotonic ms; after a failed save */
+};
+
+uint64_t now_unix(void);
+int64_t now_ms(void);
+
+uint32_t decide_duration(const struct sgd_config *c, uint32_t offence);
+struct sgd_offence *offence_record(const struct sgd_config *c,
+				   struct sgd_store *s,
+				   const struct sg_prefix *p, uint64_t now);
+bool offence_decayed(const struct sgd_config *c,
+		     const struct sgd_offence *o, uint64_t now);
+void decide(const struct sgd_config *c, struct sgd_store *s,
+	    struct decision *d, uint64_t now);
+
+int decide_flagged(struct sgd *d, const struct sgnl_host *h);
+void decide_sasl(const struct sg_prefix *prefix, uint32_t failures, void *arg);
+int decide_commit(struct sgd *d);
+int decide_event(const struct sgnl_event *ev, void *arg);
+int decide_reconcile(struct sgd *d, bool restore);
+void decide_save(struct sgd *d);
+
+#endif /* _SMTPGATED_H */

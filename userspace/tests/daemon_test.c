@@ -1,0 +1,1475 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * smtpgated's parts that need no kernel: the config parser (every error
+ * with its exact message), durations, escalation and decay, the store
+ * (atomic writes under SIGKILL, corrupt files moved aside), the prefix
+ * table against a naive reference, hooks (environment, timeout, limits),
+ * the SASL log follower, metrics and the log format.
+ *
+ * `daemon_test --dump-configs DIR` writes the configs parsed here as
+ * fuzzer seeds.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "smtpgated.h"
+#include "duration.h"
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+struct msgs {
+	char text[8192];
+	size_t len;
+	int n;
+};
+
+static void collect(void *arg, const char *msg)
+{
+	struct msgs *m = arg;
+
+	m->len += snprintf(m->text + m->len, sizeof(m->text) - m->len, "%s\n",
+			   msg);
+	m->n++;
+}
+
+static int parse(struct sgd_config *c, const char *text, struct msgs *m)
+{
+	memset(m, 0, sizeof(*m));
+	config_init(c);
+	return config_parse(c, "smtpgate.conf", text, strlen(text), collect, m);
+}
+
+/* The one error @text gives, "" when it parses. */
+static const char *error_of(const char *text)
+{
+	static struct msgs m;
+	struct sgd_config c;
+
+	parse(&c, text, &m);
+	config_free(&c);
+	if (m.len)
+		m.text[m.len - 1] = '\0';	/* the last newline */
+	return m.text;
+}
+
+static struct sg_prefix pfx(const char *text)
+{
+	struct sg_prefix p;
+
+	if (sg_prefix_parse(text, &p, NULL, 0))
+		abort();
+	return p;
+}
+
+static char *tmpdir(void)
+{
+	char tmpl[] = "/tmp/sgd-test.XXXXXX", *d = mkdtemp(tmpl);
+
+	return d ? strdup(d) : NULL;
+}
+
+static void rmtree(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd))
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[65536];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void spit(const char *path, const char *text, const char *mode)
+{
+	FILE *f = fopen(path, mode);
+
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* Log lines, for the tests that check what was logged. */
+static struct msgs logged;
+
+static void sink(int prio, const char *line, void *arg)
+{
+	collect(&logged, line);
+}
+
+static void log_capture(void)
+{
+	memset(&logged, 0, sizeof(logged));
+	log_set_sink(sink, NULL);
+}
+
+/* ---- configs for the fuzzer's seeds, and the valid-config tests --------------------- */
+
+static const char *const good_configs[] = {
+	"",
+	"# only a comment\n\n   \n",
+	"internal = 192.0.2.0/24, 2001:db8:1::/64\nexempt = 192.0.2.25\n",
+	"internal = 192.0.2.0/24\n    10.0.0.0/8,\n\t172.16.0.0/12\n",
+	"action = redirect\nsubmission = 198.51.100.10 2001:db8:2::10\n"
+	"submission_port = 587\nsubmission_tls_port = 465\n",
+	"ban_first = 1h30m\nban_factor = 1.5\nban_max = 7d\nban_decay = 2w\n"
+	"ban_scope = all\n",
+	"ports = 25,465,587\nwindow = 90\nrate_limit = 0\nflag_tunnel = no\n",
+	"on_ban = logger -t x \"$SMTPGATE_HOST # not a comment\"\n"
+	"hook_timeout = 5s\n",
+	"sasl_log = journal\nsasl_threshold = 3\nsasl_window = 5m\n",
+	"state_dir = /tmp/x\nmetrics_file = /tmp/x.prom\nmetrics_interval = 1m\n",
+	"allowlist = 192.0.2.200 2001:db8::/48\nwalled_garden = 198.51.100.53\n",
+	"host_prefix4 = 24\nhost_prefix6 = 56\nmax_hosts = 16\nmax_bans = 16777216\n",
+	"internal = 192.0.2.0/24\r\nwindow = 1m\r\n",
+	"internal =\n# a comment inside the value\n  192.0.2.0/24\n",
+	"metrics_file =\nsasl_log =\non_flag =\n",
+};
+
+/* ---- config: values -------------------------------------------------------------- */
+
+TEST(config_defaults)
+{
+	struct sgd_config c;
+	struct msgs m;
+
+	ASSERT_EQ(0, parse(&c, "", &m));
+	EXPECT_EQ(3600U, c.ban_first);
+	EXPECT_EQ(2.0, c.ban_factor);
+	EXPECT_EQ(7U * 86400, c.ban_max);
+	EXPECT_EQ(30U * 86400, c.ban_decay);
+	EXPECT_EQ(10U, c.hook_timeout);
+	EXPECT_STREQ("/var/lib/smtpgate", c.state_dir);
+	EXPECT_EQ(NULL, c.metrics_file);
+	EXPECT_EQ(NULL, c.sasl_log);
+	EXPECT_EQ(5U, c.sasl_threshold);
+	EXPECT_EQ(600U, c.sasl_window);
+	EXPECT_EQ(SMTPGATE_SCOPE_ALL, c.sasl_scope);
+	/* The kernel's documented defaults, every scalar present. */
+	EXPECT_EQ(SMTPGATE_ACTION_DROP, c.pol.action);
+	EXPECT_EQ(60U, c.pol.window);
+	EXPECT_EQ(15U, c.pol.rate_limit);
+	EXPECT_EQ(SMTPGATE_SCOPE_SMTP, c.pol.ban_scope);
+	EXPECT_EQ(2U, c.pol.nports);
+	EXPECT_EQ(0U, c.pol.internal.n);
+	config_free(&c);
+}
+
+TEST(config_good_ones_parse)
+{
+	struct sgd_config c;
+	struct msgs m;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(good_configs); i++) {
+		EXPECT_EQ(0, parse(&c, good_configs[i], &m))
+			TH_LOG("config %zu: %s", i, m.text);
+		config_free(&c);
+	}
+}
+
+TEST(config_values)
+{
+	char buf[SG_PREFIX_STRLEN];
+	struct sgd_config c;
+	struct msgs m;
+
+	ASSERT_EQ(0, parse(&c,
+		"internal = 192.0.2.0/24, 2001:db8:1::/64\n"
+		"\t10.0.0.0/8\n"
+		"# a comment does not end the value\n"
+		"   172.16.0.0/12\n"
+		"action = redirect\n"
+		"submission = 2001:db8:2::10, 198.51.100.10\n"
+		"ports = 25 465,,587\n"
+		"window = 1m30s\n"
+		"ban_first = 1h30m\n"
+		"ban_factor = 1.5\n"
+		"ban_max = 7d\n"
+		"ban_scope = all\n"
+		"flag_tunnel = no\n"
+		"host_prefix6 = 56\n"
+		"on_ban = echo \"$SMTPGATE_HOST\" # kept\n"
+		"sasl_log = /var/log/mail.log\n", &m)) TH_LOG("%s", m.text);
+	ASSERT_EQ(4U, c.pol.internal.n);
+	EXPECT_STREQ("10.0.0.0/8", sg_prefix_str(&c.pol.internal.v[2], buf,
+						 sizeof(buf)));
+	EXPECT_STREQ("172.16.0.0/12", sg_prefix_str(&c.pol.internal.v[3], buf,
+						    sizeof(buf)));
+	EXPECT_TRUE(!!(c.pol.has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_INTERNAL)));
+	EXPECT_EQ(SMTPGATE_ACTION_REDIRECT, c.pol.action);
+	EXPECT_TRUE(!!(c.pol.has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_SUBMISSION4)));
+	EXPECT_TRUE(!!(c.pol.has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_SUBMISSION6)));
+	EXPECT_EQ(htonl(0xc633640a), c.pol.submission4.s_addr);
+	ASSERT_EQ(3U, c.pol.nports);
+	EXPECT_EQ(587, c.pol.ports[2]);
+	EXPECT_EQ(90U, c.pol.window);
+	EXPECT_EQ(5400U, c.ban_first);
+	EXPECT_EQ(1.5, c.ban_factor);
+	EXPECT_EQ(604800U, c.ban_max);
+	EXPECT_EQ(SMTPGATE_SCOPE_ALL, c.pol.ban_scope);
+	EXPECT_EQ(0, c.pol.flag_tunnel);
+	EXPECT_EQ(56, c.pol.host_prefix6);
+	EXPECT_STREQ("echo \"$SMTPGATE_HOST\" # kept", c.on_ban);
+	EXPECT_STREQ("/var/log/mail.log", c.sasl_log);
+	config_free(&c);
+}
+
+TEST(config_example_is_valid)
+{
+	char exe[4096], path[4200];
+	struct sgd_config c;
+	struct msgs m = { 0 };
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ASSERT_GT(n, 0);
+	exe[n] = '\0';
+	*strrchr(exe, '/') = '\0';
+	snprintf(path, sizeof(path), "%s/../../Documentation/smtpgate.conf.example",
+		 exe);
+	config_init(&c);
+	EXPECT_EQ(0, config_load(&c, path, collect, &m)) TH_LOG("%s", m.text);
+	EXPECT_EQ(2U, c.pol.internal.n);
+	EXPECT_EQ(SMTPGATE_SCOPE_ALL, c.pol.ban_scope);
+	EXPECT_EQ(2U, c.allowlist.n);
+	config_free(&c);
+}
+
+TEST(config_allowlist_overlap)
+{
+	struct sgd_config c;
+	struct sg_prefix p;
+	struct msgs m;
+
+	ASSERT_EQ(0, parse(&c, "allowlist = 192.0.2.200, 2001:db8:1::7\n", &m));
+	p = pfx("192.0.2.200");
+	EXPECT_NE(NULL, config_allowlisted(&c, &p));
+	p = pfx("192.0.2.201");
+	EXPECT_EQ(NULL, config_allowlisted(&c, &p));
+	/* A /64 host holding an allowlisted address is not banned whole. */
+	p = pfx("2001:db8:1::/64");
+	EXPECT_NE(NULL, config_allowlisted(&c, &p));
+	p = pfx("2001:db8:2::/64");
+	EXPECT_EQ(NULL, config_allowlisted(&c, &p));
+	config_free(&c);
+}
+
+/* ---- config: every error, with its exact message ------------------------------------- */
+
+TEST(config_errors)
+{
+	static const struct {
+		const char *in, *msg;
+	} cases[] = {
+		{ "frobnicate = 1\n", "smtpgate.conf:1: frobnicate: unknown key" },
+		{ "\n\nwindow\n", "smtpgate.conf:3: 'window': not 'key = value'" },
+		{ "Window = 1\n",
+		  "smtpgate.conf:1: 'Window': not a key (keys are like rate_limit)" },
+		{ "= 1\n", "smtpgate.conf:1: '': not a key (keys are like rate_limit)" },
+		{ "window = 1\nwindow = 2\n",
+		  "smtpgate.conf:2: window: already set at line 1" },
+		{ "  192.0.2.0/24\n",
+		  "smtpgate.conf:1: a continuation line (it starts with a blank) with no key before it" },
+		{ "window =\n", "smtpgate.conf:1: window: no value" },
+		{ "window = 2d\n", "smtpgate.conf:1: window: '2d' is longer than 1d" },
+		{ "window = 0\n",
+		  "smtpgate.conf:1: window: '0': a duration must be at least 1s" },
+		{ "window = 1h 30m\n",
+		  "smtpgate.conf:1: window: '1h 30m': one value expected" },
+		{ "ban_first = 10x\n",
+		  "smtpgate.conf:1: ban_first: '10x' is not a duration (like 90, 10m, 3h12m, 2d)" },
+		{ "ban_first = 1h # one hour\n",
+		  "smtpgate.conf:1: ban_first: '1h # one hour': one value expected (a '#' comment must be on a line of its own)" },
+		{ "ban_first = 99999999999\n",
+		  "smtpgate.conf:1: ban_first: '99999999999': duration too long" },
+		{ "ban_max = 3651d\n",
+		  "smtpgate.conf:1: ban_max: '3651d' is longer than 3650d" },
+		{ "ban_decay = -1\n",
+		  "smtpgate.conf:1: ban_decay: '-1' is not a duration (like 90, 10m, 3h12m, 2d)" },
+		{ "ban_factor = 0.5\n",
+		  "smtpgate.conf:1: ban_factor: '0.5' is not a number >= 1" },
+		{ "ban_factor = two\n",
+		  "smtpgate.conf:1: ban_factor: 'two' is not a number >= 1" },
+		{ "ban_factor = 0x10\n",
+		  "smtpgate.conf:1: ban_factor: '0x10' is not a number >= 1" },
+		{ "ban_factor = inf\n",
+		  "smtpgate.conf:1: ban_factor: 'inf' is not a number >= 1" },
+		{ "ban_factor = 1001\n",
+		  "smtpgate.conf:1: ban_factor: '1001' is more than 1000" },
+		{ "ban_first = 8d\n",
+		  "smtpgate.conf:1: ban_first: 8d is longer than ban_max (7d)" },
+		{ "ban_first = 2h\nban_max = 1h\n",
+		  "smtpgate.conf:2: ban_max: 1h is shorter than ban_first (2h)" },
+		{ "ban_scope = everything\n",
+		  "smtpgate.conf:1: ban_scope: 'everything' is not smtp or all" },
+		{ "sasl_scope = SMTP\n",
+		  "smtpgate.conf:1: sasl_scope: 'SMTP' is not smtp or all" },
+		{ "action = reject\n",
+		  "smtpgate.conf:1: action: 'reject' is not drop, log, droplog or redirect" },
+		{ "tunnel_action = reject\n",
+		  "smtpgate.conf:1: tunnel_action: 'reject' is not drop, log or droplog" },
+		{ "tunnel_action = redirect\n",
+		  "smtpgate.conf:1: tunnel_action: tunnelled SMTP cannot be redirected; use drop, log or droplog" },
+		{ "action = redirect\n",
+		  "smtpgate.conf:1: action: redirect needs a submission server (the submission key)" },
+		{ "submission = 198.51.100.10, 198.51.100.11\n",
+		  "smtpgate.conf:1: submission: '198.51.100.11': a second IPv4 address (one per family)" },
+		{ "submission = 198.51.100.0/24\n",
+		  "smtpgate.conf:1: submission: cannot parse '198.51.100.0/24': an address is needed here, not a prefix" },
+		{ "internal = 192.0.2.1/24\n",
+		  "smtpgate.conf:1: internal: cannot parse '192.0.2.1/24': host bits set past /24 (the prefix is 192.0.2.0/24)" },
+		{ "internal = 192.0.2.0/24\n  192.0.2.300\n",
+		  "smtpgate.conf:2: internal: cannot parse '192.0.2.300': not an IPv4 or IPv6 address" },
+		{ "exempt = 2001:db8::/129\n",
+		  "smtpgate.conf:1: exempt: cannot parse '2001:db8::/129': prefix longer than 128" },
+		{ "allowlist = example.org\n",
+		  "smtpgate.conf:1: allowlist: cannot parse 'example.org': not an IPv4 or IPv6 address" },
+		{ "ports = 25, 0\n",
+		  "smtpgate.conf:1: ports: '0' is not a port from 1 to 65535" },
+		{ "ports = 25\n 70000\n",
+		  "smtpgate.conf:2: ports: '70000' is not a port from 1 to 65535" },
+		{ "ports =\n", "smtpgate.conf:1: ports: the list is empty" },
+		{ "ports = 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33\n",
+		  "smtpgate.conf:1: ports: more than 32 ports" },
+		{ "rate_limit = -1\n",
+		  "smtpgate.conf:1: rate_limit: '-1' is not a number from 0 to 4294967295" },
+		{ "rate_limit = 4294967296\n",
+		  "smtpgate.conf:1: rate_limit: '4294967296' is not a number from 0 to 4294967295" },
+		{ "submission_port = 0\n",
+		  "smtpgate.conf:1: submission_port: '0' is not a number from 1 to 65535" },
+		{ "host_prefix4 = 33\n",
+		  "smtpgate.conf:1: host_prefix4: '33' is not a number from 8 to 32" },
+		{ "host_prefix6 = 8\n",
+		  "smtpgate.conf:1: host_prefix6: '8' is not a number from 16 to 128" },
+		{ "max_hosts = 15\n",
+		  "smtpgate.conf:1: max_hosts: '15' is not a number from 16 to 16777216" },
+		{ "max_bans = 16777217\n",
+		  "smtpgate.conf:1: max_bans: '16777217' is not a number from 16 to 16777216" },
+		{ "sasl_threshold = 101\n",
+		  "smtpgate.conf:1: sasl_threshold: '101' is not a number from 1 to 100" },
+		{ "flag_tunnel = true\n",
+		  "smtpgate.conf:1: flag_tunnel: 'true' is not yes or no" },
+		{ "hook_timeout = 2h\n",
+		  "smtpgate.conf:1: hook_timeout: '2h' is longer than 1h" },
+		{ "state_dir = var/lib/smtpgate\n",
+		  "smtpgate.conf:1: state_dir: 'var/lib/smtpgate' is not an absolute path" },
+		{ "state_dir =\n", "smtpgate.conf:1: state_dir: no value" },
+		{ "metrics_file = smtpgate.prom\n",
+		  "smtpgate.conf:1: metrics_file: 'smtpgate.prom' is not an absolute path" },
+		{ "sasl_log = syslog\n",
+		  "smtpgate.conf:1: sasl_log: 'syslog' is neither journal nor an absolute path" },
+		{ "window = 1\0\n", "smtpgate.conf:1: a NUL byte in the line" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct sgd_config c;
+		struct msgs m;
+		size_t len = strlen(cases[i].in);
+
+		/* The NUL case: the text goes on past its NUL. */
+		if (strstr(cases[i].msg, "NUL"))
+			len += 2;
+		memset(&m, 0, sizeof(m));
+		config_init(&c);
+		EXPECT_EQ(1, config_parse(&c, "smtpgate.conf", cases[i].in, len,
+					  collect, &m))
+			TH_LOG("case %zu: %s", i, m.text);
+		if (m.len)
+			m.text[m.len - 1] = '\0';
+		EXPECT_STREQ(cases[i].msg, m.text) TH_LOG("case %zu", i);
+		config_free(&c);
+	}
+}
+
+TEST(config_all_errors_reported)
+{
+	struct sgd_config c;
+	struct msgs m;
+
+	EXPECT_EQ(3, parse(&c, "a = 1\nwindow = x\n\nports = 25\n  0\n", &m));
+	EXPECT_STREQ("smtpgate.conf:1: a: unknown key\n"
+		     "smtpgate.conf:2: window: 'x' is not a duration (like 90, 10m, 3h12m, 2d)\n"
+		     "smtpgate.conf:5: ports: '0' is not a port from 1 to 65535\n",
+		     m.text);
+	config_free(&c);
+}
+
+TEST(config_too_many_prefixes)
+{
+	char text[2048] = "internal =";
+	size_t i;
+
+	for (i = 0; i < 33; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+			 "\n 10.%zu.0.0/16", i);
+	EXPECT_STREQ("smtpgate.conf:34: internal: more than 32 prefixes (the kernel's maximum)",
+		     error_of(text));
+}
+
+TEST(config_missing_file)
+{
+	struct sgd_config c;
+	struct msgs m = { 0 };
+
+	config_init(&c);
+	EXPECT_EQ(1, config_load(&c, "/nonexistent/smtpgate.conf", collect, &m));
+	EXPECT_STREQ("/nonexistent/smtpgate.conf: cannot open: No such file or directory\n",
+		     m.text);
+	config_free(&c);
+}
+
+/* ---- durations ------------------------------------------------------------------------ */
+
+TEST(durations)
+{
+	static const struct { const char *in; uint32_t secs; } ok[] = {
+		{ "90", 90 }, { "90s", 90 }, { "10m", 600 }, { "1h30m", 5400 },
+		{ "7d", 604800 }, { "2w", 1209600 }, { "1d2h3m4s", 93784 },
+		{ "4294967295", 4294967295u },
+	};
+	static const struct { const char *in, *err; } bad[] = {
+		{ "", "'' is not a duration (like 90, 10m, 3h12m, 2d)" },
+		{ "h", "'h' is not a duration (like 90, 10m, 3h12m, 2d)" },
+		{ "1h30", "'1h30' is not a duration (like 90, 10m, 3h12m, 2d)" },
+		{ "1y", "'1y' is not a duration (like 90, 10m, 3h12m, 2d)" },
+		{ "0", "'0': a duration must be at least 1s" },
+		{ "0m", "'0m': a duration must be at least 1s" },
+		{ "4294967296", "'4294967296': duration too long" },
+		{ "99999w", "'99999w': duration too long" },
+	};
+	static const struct { uint64_t secs; const char *out; } fmt[] = {
+		{ 45, "45s" }, { 60, "1m" }, { 330, "5m30s" }, { 3600, "1h" },
+		{ 5400, "1h30m" }, { 11520, "3h12m" }, { 86400, "1d" },
+		{ 187200, "2d4h" }, { 604800, "7d" },
+	};
+	char err[SG_PARSE_ERRLEN], buf[32];
+	uint32_t secs;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(ok); i++) {
+		EXPECT_EQ(0, sg_duration_parse(ok[i].in, &secs, err, sizeof(err)))
+			TH_LOG("%s: %s", ok[i].in, err);
+		EXPECT_EQ(ok[i].secs, secs);
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_NE(0, sg_duration_parse(bad[i].in, &secs, err, sizeof(err)));
+		EXPECT_STREQ(bad[i].err, err);
+	}
+	for (i = 0; i < ARRAY_SIZE(fmt); i++)
+		EXPECT_STREQ(fmt[i].out, sg_duration_fmt(fmt[i].secs, buf,
+							 sizeof(buf)));
+}
+
+/* ---- escalation and decay -------------------------------------------------------------- */
+
+TEST(escalation)
+{
+	static const uint32_t want[] = {
+		0, 3600, 7200, 14400, 28800, 57600, 115200, 230400, 460800,
+		604800, 604800,
+	};
+	struct sgd_config c;
+	uint32_t i;
+
+	config_init(&c);
+	for (i = 1; i < ARRAY_SIZE(want); i++)
+		EXPECT_EQ(want[i], decide_duration(&c, i)) TH_LOG("offence %u", i);
+	/* No overflow, however many offences. */
+	EXPECT_EQ(604800U, decide_duration(&c, UINT32_MAX));
+	c.ban_factor = 1;
+	EXPECT_EQ(3600U, decide_duration(&c, 50));
+	/* Found by the fuzzer: a factor of 1 must not cost a loop per offence. */
+	EXPECT_EQ(3600U, decide_duration(&c, UINT32_MAX));
+	c.ban_factor = 1.5;
+	c.ban_first = 600;
+	EXPECT_EQ(600U, decide_duration(&c, 1));
+	EXPECT_EQ(900U, decide_duration(&c, 2));
+	EXPECT_EQ(1350U, decide_duration(&c, 3));
+	c.ban_first = c.ban_max = 60;
+	EXPECT_EQ(60U, decide_duration(&c, 9));
+	config_free(&c);
+}
+
+FIXTURE(decide) {
+	struct sgd_config c;
+	struct sgd_store s;
+	char *dir;
+};
+
+FIXTURE_SETUP(decide)
+{
+	struct msgs m;
+
+	ASSERT_EQ(0, parse(&self->c, "ban_scope = all\nallowlist = 192.0.2.200\n"
+			   "ban_first = 1h\nban_factor = 2\nban_max = 1d\n"
+			   "ban_decay = 7d\n", &m));
+	self->dir = tmpdir();
+	ASSERT_NE(NULL, self->dir);
+	ASSERT_EQ(0, store_init(&self->s, self->dir));
+	log_capture();
+}
+
+FIXTURE_TEARDOWN(decide)
+{
+	log_set_sink(NULL, NULL);
+	store_free(&self->s);
+	config_free(&self->c);
+	rmtree(self->dir);
+	free(self->dir);
+}
+
+static struct decision flag(const char *host, uint8_t scope)
+{
+	struct decision d = { .prefix = pfx(host), .scope = scope };
+
+	snprintf(d.reason, sizeof(d.reason), "rate");
+	return d;
+}
+
+TEST_F(decide, escalates_then_decays)
+{
+	uint64_t t = 1700000000;
+	struct decision d;
+	struct sgd_ban *b;
+
+	d = flag("192.0.2.66", SMTPGATE_SCOPE_ALL);
+	decide(&self->c, &self->s, &d, t);
+	ASSERT_EQ(DECIDE_BAN, (int)d.what);
+	EXPECT_EQ(1U, d.offence);
+	EXPECT_EQ(3600U, d.duration);
+	b = ptab_find(&self->s.bans, &d.prefix);
+	ASSERT_NE(NULL, b);
+	EXPECT_TRUE(b->pending);
+	EXPECT_EQ(t + 3600, b->expires);
+	EXPECT_EQ(SMTPGATE_SCOPE_ALL, b->scope);
+	EXPECT_STREQ("rate offence 1", b->reason);
+
+	/* Banned still: left alone, no offence counted. */
+	d = flag("192.0.2.66", SMTPGATE_SCOPE_ALL);
+	decide(&self->c, &self->s, &d, t + 60);
+	EXPECT_EQ(DECIDE_BANNED, (int)d.what);
+	EXPECT_EQ(t + 3600, d.until);
+
+	/* The ban ended: a relapse a day later is offence 2, twice as long. */
+	store_ban_del(&self->s, ptab_find(&self->s.bans, &d.prefix));
+	d = flag("192.0.2.66", SMTPGATE_SCOPE_ALL);
+	decide(&self->c, &self->s, &d, t + 86400);
+	EXPECT_EQ(DECIDE_BAN, (int)d.what);
+	EXPECT_EQ(2U, d.offence);
+	EXPECT_EQ(7200U, d.duration);
+
+	/* Capped at ban_max. */
+	store_ban_del(&self->s, ptab_find(&self->s.bans, &d.prefix));
+	d = flag("192.0.2.66", SMTPGATE_SCOPE_ALL);
+	decide(&self->c, &self->s, &d, t + 2 * 86400);
+	EXPECT_EQ(3U, d.offence);
+	store_ban_del(&self->s, ptab_find(&self->s.bans, &d.prefix));
+	for (int i = 0; i < 3; i++) {
+		d = flag("192.0.2.66", SMTPGATE_SCOPE_ALL);
+		decide(&self->c, &self->s, &d, t + (3 + i) * 86400);
+		store_ban_del(&self->s, ptab_find(&self->s.bans, &d.prefix));
+	}
+	EXPECT_EQ(6U, d.offence);
+	EXPECT_EQ(86400U, d.duration);
+
+	/* Clean for a second less than ban_decay after the ban: remembered. */
+	d = flag("192.0.2.66", SMTPGATE_SCOPE_ALL);
+	decide(&self->c, &self->s, &d, t + 5 * 86400 + 86400 + 7 * 86400 - 1);
+	EXPECT_EQ(7U, d.offence);
+	store_ban_del(&self->s, ptab_find(&self->s.bans, &d.prefix));
+	/* Clean for ban_decay: forgotten, first ban again. */
+	d = flag("192.0.2.66", SMTPGATE_SCOPE_ALL);
+	decide(&self->c, &self->s, &d, t + 21 * 86400);
+	EXPECT_EQ(1U, d.offence);
+	EXPECT_EQ(3600U, d.duration);
+}
+
+TEST_F(decide, allowlist_and_scope)
+{
+	struct decision d;
+	struct sg_prefix k;
+	struct sgd_ban *b;
+
+	d = flag("192.0.2.200", SMTPGATE_SCOPE_ALL);
+	decide(&self->c, &self->s, &d, 1000);
+	EXPECT_EQ(DECIDE_ALLOW, (int)d.what);
+	EXPECT_EQ(0U, self->s.offences.n);
+	EXPECT_EQ(0U, self->s.bans.n);
+
+	/* An smtp ban does not stop an "all" decision: it is widened. */
+	d = flag("192.0.2.67", SMTPGATE_SCOPE_SMTP);
+	decide(&self->c, &self->s, &d, 1000);
+	EXPECT_EQ(DECIDE_BAN, (int)d.what);
+	d = flag("192.0.2.67", SMTPGATE_SCOPE_SMTP);
+	decide(&self->c, &self->s, &d, 1001);
+	EXPECT_EQ(DECIDE_BANNED, (int)d.what);
+	d = flag("192.0.2.67", SMTPGATE_SCOPE_ALL);
+	decide(&self->c, &self->s, &d, 1002);
+	EXPECT_EQ(DECIDE_BAN, (int)d.what);
+	EXPECT_EQ(2U, d.offence);
+
+	/* A ban on a covering prefix counts. */
+	k = pfx("192.0.2.0/24");
+	b = store_ban_put(&self->s, &k);
+	b->scope = SMTPGATE_SCOPE_ALL;
+	b->expires = 0;
+	d = flag("192.0.2.99", SMTPGATE_SCOPE_ALL);
+	decide(&self->c, &self->s, &d, 1003);
+	EXPECT_EQ(DECIDE_BANNED, (int)d.what);
+	EXPECT_EQ(0U, d.until);
+}
+
+/* The kernel's events, on a daemon with no kernel: store and log only. */
+TEST_F(decide, events_follow_the_kernel)
+{
+	struct sgd d = { .cfg = &self->c };
+	struct sgnl_event ev = { 0 };
+	struct decision dec;
+	struct sgd_ban *b;
+	struct sgd_offence *o;
+
+	d.store = self->s;
+	/* A ban made by hand: persisted and logged. */
+	ev.cmd = SMTPGATE_CMD_BAN_ADDED;
+	ev.has_ban = true;
+	ev.ban.prefix = pfx("192.0.2.77");
+	ev.ban.scope = SMTPGATE_SCOPE_ALL;
+	ev.ban.timeout = 600;
+	snprintf(ev.ban.reason, sizeof(ev.ban.reason), "abuse ticket #12");
+	decide_event(&ev, &d);
+	b = ptab_find(&d.store.bans, &ev.ban.prefix);
+	ASSERT_NE(NULL, b);
+	EXPECT_EQ(SMTPGATE_SCOPE_ALL, b->scope);
+	EXPECT_STREQ("abuse ticket #12", b->reason);
+	EXPECT_GE(b->expires, now_unix() + 599);
+	EXPECT_EQ(1U, d.cnt.manual_bans);
+	EXPECT_STREQ("action=manual-ban host=192.0.2.77 reason=\"abuse ticket #12\" duration=10m scope=all\n",
+		     logged.text);
+
+	/* Our own ban's event: no news. */
+	dec = flag("192.0.2.66", SMTPGATE_SCOPE_ALL);
+	decide(&self->c, &d.store, &dec, now_unix());
+	ev.ban.prefix = pfx("192.0.2.66");
+	decide_event(&ev, &d);
+	EXPECT_EQ(1U, d.cnt.manual_bans);
+	EXPECT_FALSE(((struct sgd_ban *)ptab_find(&d.store.bans,
+						   &ev.ban.prefix))->pending);
+
+	/* Lifted early: gone from the store, the clean period starts now. */
+	ev.cmd = SMTPGATE_CMD_BAN_REMOVED;
+	memset(&logged, 0, sizeof(logged));
+	decide_event(&ev, &d);
+	EXPECT_EQ(NULL, ptab_find(&d.store.bans, &ev.ban.prefix));
+	o = ptab_find(&d.store.offences, &ev.ban.prefix);
+	ASSERT_NE(NULL, o);
+	EXPECT_LE(o->clean_from, now_unix());
+	EXPECT_STREQ("action=unban host=192.0.2.66 why=removed reason=\"abuse ticket #12\"\n",
+		     logged.text);
+
+	/* A flagged allowlisted host: logged with its evidence, no ban. */
+	memset(&ev, 0, sizeof(ev));
+	memset(&logged, 0, sizeof(logged));
+	ev.cmd = SMTPGATE_CMD_HOST_FLAGGED;
+	ev.has_host = true;
+	ev.host.prefix = pfx("192.0.2.200");
+	ev.host.reasons = SMTPGATE_REASON_RATE | SMTPGATE_REASON_DESTINATIONS;
+	ev.host.attempts[SMTPGATE_CLASS_SMTP4] = 40;
+	ev.host.rate = 40;
+	ev.host.blocked_rate = 38;
+	ev.host.destinations = 12;
+	decide_event(&ev, &d);
+	EXPECT_STREQ("action=allow host=192.0.2.200 reason=rate,destinations allowlist=192.0.2.200 attempts=40 rate=40 blocked=38 destinations=12\n",
+		     logged.text);
+	EXPECT_EQ(0U, d.nqueue);
+	EXPECT_EQ(1U, d.cnt.allowlisted);
+
+	/* A flagged host: queued for the kernel, with its reasons. */
+	ev.host.prefix = pfx("2001:db8:1::/64");
+	decide_event(&ev, &d);
+	ASSERT_EQ(1U, d.nqueue);
+	EXPECT_EQ(DECIDE_BAN, (int)d.queue[0].what);
+	EXPECT_STREQ("rate,destinations", d.queue[0].reason);
+	EXPECT_EQ(SMTPGATE_SCOPE_ALL, d.queue[0].scope);
+	free(d.queue);
+	self->s = d.store;
+}
+
+/* ---- prefix tables: against a naive reference --------------------------------------------- */
+
+struct naive {
+	struct sg_prefix p;
+	bool used;
+};
+
+TEST(ptab_random_vs_naive)
+{
+	static struct naive ref[512];
+	struct ptab t;
+	unsigned int seed = 42, op;
+
+	ptab_init(&t, sizeof(struct sgd_ban));
+	for (op = 0; op < 200000; op++) {
+		unsigned int j;
+		struct sg_prefix p = { .family = rand_r(&seed) & 1 ? AF_INET : AF_INET6 };
+		struct sgd_ban *b, *want = NULL;
+		int action = rand_r(&seed) % 4;
+
+		/* Few distinct addresses, so hits, misses and covers all happen. */
+		p.len = p.family == AF_INET ? 32 - (rand_r(&seed) % 3) * 8 :
+			128 - (rand_r(&seed) % 3) * 32;
+		p.addr.bytes[0] = 10;
+		p.addr.bytes[3] = rand_r(&seed) % 4;
+		p.addr.bytes[15] = rand_r(&seed) % 4;
+		sg_prefix_mask(&p);
+		for (j = 0; j < ARRAY_SIZE(ref); j++)
+			if (ref[j].used && sg_prefix_equal(&ref[j].p, &p))
+				break;
+		b = ptab_find(&t, &p);
+		ASSERT_EQ(j < ARRAY_SIZE(ref), b != NULL);
+		if (action == 0 && b) {
+			ptab_del(&t, b);
+			ref[j].used = false;
+		} else if (action == 1 && !b) {
+			for (j = 0; ref[j].used; j++)
+				;
+			ref[j].used = true;
+			ref[j].p = p;
+			ASSERT_NE(NULL, ptab_get(&t, &p, NULL));
+		} else if (action == 2) {
+			/* covering: the longest stored prefix holding p */
+			struct sg_prefix *best = NULL;
+
+			for (j = 0; j < ARRAY_SIZE(ref); j++)
+				if (ref[j].used && sg_prefix_contains(&ref[j].p, &p) &&
+				    (!best || ref[j].p.len > best->len))
+					best = &ref[j].p;
+			want = ptab_covering(&t, &p);
+			ASSERT_EQ(best != NULL, want != NULL);
+			if (best)
+				ASSERT_TRUE(sg_prefix_equal(best, &want->prefix));
+		}
+	}
+	for (op = 0; op < ARRAY_SIZE(ref); op++)
+		if (ref[op].used)
+			ASSERT_NE(NULL, ptab_find(&t, &ref[op].p));
+	ptab_free(&t);
+}
+
+/* ---- the store ------------------------------------------------------------------------------ */
+
+FIXTURE(store) {
+	char *dir;
+	struct sgd_store s;
+	char path[512];
+};
+
+FIXTURE_SETUP(store)
+{
+	self->dir = tmpdir();
+	ASSERT_NE(NULL, self->dir);
+	ASSERT_EQ(0, store_init(&self->s, self->dir));
+	snprintf(self->path, sizeof(self->path), "%s/smtpgated.state", self->dir);
+}
+
+FIXTURE_TEARDOWN(store)
+{
+	store_free(&self->s);
+	rmtree(self->dir);
+	free(self->dir);
+}
+
+static void add_ban(struct sgd_store *s, const char *p, uint8_t scope,
+		    uint64_t expires, const char *reason)
+{
+	struct sg_prefix k = pfx(p);
+	struct sgd_ban *b = store_ban_put(s, &k);
+
+	b->scope = scope;
+	b->expires = expires;
+	b->created = 1700000000;
+	snprintf(b->reason, sizeof(b->reason), "%s", reason);
+}
+
+TEST_F(store, roundtrip)
+{
+	char msg[512];
+	struct sgd_offence *o;
+	struct sgd_ban *b;
+	struct sg_prefix k;
+	uint64_t later = now_unix() + 3600;
+
+	add_ban(&self->s, "192.0.2.66", SMTPGATE_SCOPE_ALL, later,
+		"rate,destinations offence 2");
+	add_ban(&self->s, "2001:db8:1::/64", SMTPGATE_SCOPE_SMTP, 0, "");
+	add_ban(&self->s, "198.51.100.0/24", SMTPGATE_SCOPE_SMTP, later,
+		"100% spam - \"ticket\"\tx");
+	add_ban(&self->s, "203.0.113.9", SMTPGATE_SCOPE_SMTP, later, "-");
+	add_ban(&self->s, "203.0.113.10", SMTPGATE_SCOPE_SMTP, 1000, "expired");
+	k = pfx("192.0.2.66");
+	o = ptab_get(&self->s.offences, &k, NULL);
+	o->count = 2;
+	o->last = 1700000000;
+	o->clean_from = 1700007200;
+	ASSERT_EQ(0, store_save(&self->s, now_unix(), msg, sizeof(msg)))
+		TH_LOG("%s", msg);
+	EXPECT_FALSE(self->s.dirty);
+	EXPECT_EQ(NULL, slurp(self->s.tmp));
+
+	ASSERT_EQ(0, store_load(&self->s, msg, sizeof(msg))) TH_LOG("%s", msg);
+	EXPECT_EQ(4U, self->s.bans.n);	/* the expired one is gone */
+	k = pfx("192.0.2.66");
+	b = ptab_find(&self->s.bans, &k);
+	ASSERT_NE(NULL, b);
+	EXPECT_EQ(SMTPGATE_SCOPE_ALL, b->scope);
+	EXPECT_EQ(later, b->expires);
+	EXPECT_EQ(1700000000U, b->created);
+	EXPECT_STREQ("rate,destinations offence 2", b->reason);
+	k = pfx("2001:db8:1::/64");
+	b = ptab_find(&self->s.bans, &k);
+	ASSERT_NE(NULL, b);
+	EXPECT_EQ(0U, b->expires);
+	EXPECT_STREQ("", b->reason);
+	k = pfx("198.51.100.0/24");
+	EXPECT_STREQ("100% spam - \"ticket\"\tx",
+		     ((struct sgd_ban *)ptab_find(&self->s.bans, &k))->reason);
+	k = pfx("203.0.113.9");
+	EXPECT_STREQ("-", ((struct sgd_ban *)ptab_find(&self->s.bans, &k))->reason);
+	k = pfx("192.0.2.66");
+	o = ptab_find(&self->s.offences, &k);
+	ASSERT_NE(NULL, o);
+	EXPECT_EQ(2U, o->count);
+	EXPECT_EQ(1700007200U, o->clean_from);
+	/* The text is for humans too. */
+	EXPECT_NE(NULL, strstr(slurp(self->path),
+			       "ban 192.0.2.66/32 all "));
+}
+
+TEST_F(store, empty_dir_is_a_fresh_start)
+{
+	char msg[512];
+
+	EXPECT_EQ(0, store_load(&self->s, msg, sizeof(msg)));
+	EXPECT_STREQ("", msg);
+	EXPECT_EQ(0U, self->s.bans.n);
+}
+
+TEST_F(store, failed_save_keeps_the_old_file)
+{
+	char msg[512], want[1024], old[65536];
+
+	add_ban(&self->s, "192.0.2.66", SMTPGATE_SCOPE_ALL, 0, "one");
+	ASSERT_EQ(0, store_save(&self->s, now_unix(), msg, sizeof(msg)));
+	snprintf(old, sizeof(old), "%s", slurp(self->path));
+	/* The temporary file cannot be created: a directory is in the way. */
+	ASSERT_EQ(0, mkdir(self->s.tmp, 0700));
+	add_ban(&self->s, "192.0.2.67", SMTPGATE_SCOPE_ALL, 0, "two");
+	EXPECT_EQ(-EISDIR, store_save(&self->s, now_unix(), msg, sizeof(msg)));
+	snprintf(want, sizeof(want), "cannot create %s: Is a directory",
+		 self->s.tmp);
+	EXPECT_STREQ(want, msg);
+	EXPECT_TRUE(self->s.dirty);
+	EXPECT_EQ(1U, self->s.save_errors);
+	EXPECT_STREQ(old, slurp(self->path));
+	rmdir(self->s.tmp);
+	EXPECT_EQ(0, store_save(&self->s, now_unix(), msg, sizeof(msg)));
+	EXPECT_EQ(0, store_load(&self->s, msg, sizeof(msg)));
+	EXPECT_EQ(2U, self->s.bans.n);
+}
+
+/*
+ * SIGKILL at any moment: a child saves two different states in turn, as
+ * fast as it can; it is killed at random points, and each time the file
+ * must be one whole state or the other.
+ */
+TEST_F(store, sigkill_never_leaves_a_torn_file)
+{
+	unsigned int seed = 7, round, seen[2] = { 0 };
+	char msg[512];
+
+	for (round = 0; round < 40; round++) {
+		int ready[2];
+		pid_t pid;
+		char c;
+
+		ASSERT_EQ(0, pipe(ready));
+		pid = fork();
+		ASSERT_GE(pid, 0);
+		if (pid == 0) {
+			struct sgd_store a, b;
+			char ip[32];
+			int i;
+
+			store_init(&a, self->dir);
+			store_init(&b, self->dir);
+			for (i = 0; i < 3000; i++) {
+				snprintf(ip, sizeof(ip), "10.%d.%d.1", i / 256, i % 256);
+				add_ban(&a, ip, SMTPGATE_SCOPE_SMTP, 0, "state a");
+				if (i < 1000)
+					add_ban(&b, ip, SMTPGATE_SCOPE_ALL, 0, "state b");
+			}
+			/* One whole state first: there is always a file. */
+			store_save(&a, 1, msg, sizeof(msg));
+			if (write(ready[1], "", 1) != 1)
+				_exit(1);
+			for (;;) {
+				store_save(&b, 1, msg, sizeof(msg));
+				store_save(&a, 1, msg, sizeof(msg));
+			}
+		}
+		close(ready[1]);
+		ASSERT_EQ(1, read(ready[0], &c, 1));
+		close(ready[0]);
+		/* Mid-stream: a save of either state takes a few ms. */
+		usleep(rand_r(&seed) % 20000);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		ASSERT_EQ(0, store_load(&self->s, msg, sizeof(msg)))
+			TH_LOG("round %u: %s", round, msg);
+		ASSERT_TRUE(self->s.bans.n == 3000 || self->s.bans.n == 1000)
+			TH_LOG("round %u: %zu bans", round, self->s.bans.n);
+		seen[self->s.bans.n == 1000]++;
+	}
+	/* Both states were caught: the kills did land mid-stream. */
+	EXPECT_GT(seen[0], 0U);
+	EXPECT_GT(seen[1], 0U);
+}
+
+TEST_F(store, corrupt_files_are_moved_aside)
+{
+	static const struct { const char *text, *why; unsigned int line; } cases[] = {
+		{ "", "empty file", 1 },
+		{ "hello\n", "not a smtpgated state file (version 1)", 1 },
+		{ "smtpgated-state 1\nban 192.0.2.66/32 all 0 0 x\n",
+		  "no end line (truncated?)", 3 },
+		{ "smtpgated-state 1\nban 192.0.2.66/32 all 0 0 x\nend 1 0",
+		  "a line without its newline (truncated?)", 3 },
+		{ "smtpgated-state 1\nban 192.0.2.66/32 all 0 0 x\nend 2 0\n",
+		  "the end line's counts do not match the records", 3 },
+		{ "smtpgated-state 1\nban 192.0.2.66/33 all 0 0 x\nend 1 0\n",
+		  "bad prefix", 2 },
+		{ "smtpgated-state 1\nban 192.0.2.1/24 all 0 0 x\nend 1 0\n",
+		  "bad prefix", 2 },
+		{ "smtpgated-state 1\nban 192.0.2.66/32 most 0 0 x\nend 1 0\n",
+		  "bad scope", 2 },
+		{ "smtpgated-state 1\nban 192.0.2.66/32 all -5 0 x\nend 1 0\n",
+		  "bad time", 2 },
+		{ "smtpgated-state 1\nban 192.0.2.66/32 all 0 0 a%zz\nend 1 0\n",
+		  "bad reason", 2 },
+		{ "smtpgated-state 1\nban 192.0.2.66/32 all 0 0\nend 1 0\n",
+		  "a ban line has 6 fields", 2 },
+		{ "smtpgated-state 1\nban 192.0.2.66/32 all 0 0 x\nban 192.0.2.66/32 smtp 0 0 y\nend 2 0\n",
+		  "the prefix has a ban already", 3 },
+		{ "smtpgated-state 1\noffence 192.0.2.66/32 0 1 2\nend 0 1\n",
+		  "bad count", 2 },
+		{ "smtpgated-state 1\nbanana\nend 0 0\n", "unknown record", 2 },
+		{ "smtpgated-state 1\nend 0 0\nban 192.0.2.66/32 all 0 0 x\n",
+		  "text after the end line", 3 },
+	};
+	char msg[1024], want[1024], aside[600];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct dirent *e;
+		DIR *d;
+
+		spit(self->path, cases[i].text, "w");
+		EXPECT_EQ(1, store_load(&self->s, msg, sizeof(msg)))
+			TH_LOG("case %zu", i);
+		EXPECT_EQ(0U, self->s.bans.n);
+		EXPECT_EQ(-1, access(self->path, F_OK)) TH_LOG("case %zu: still there", i);
+		/* Exactly one .corrupt-TIME file, holding the text as it was. */
+		aside[0] = '\0';
+		d = opendir(self->dir);
+		while ((e = readdir(d)))
+			if (strstr(e->d_name, ".corrupt-"))
+				snprintf(aside, sizeof(aside), "%s/%s",
+					 self->dir, e->d_name);
+		closedir(d);
+		ASSERT_NE('\0', aside[0]) TH_LOG("case %zu: not moved aside", i);
+		EXPECT_STREQ(cases[i].text, slurp(aside));
+		snprintf(want, sizeof(want), "%s:%u: %s; moved aside to %s, "
+			 "starting from the kernel's bans", self->path,
+			 cases[i].line, cases[i].why, aside);
+		EXPECT_STREQ(want, msg) TH_LOG("case %zu", i);
+		unlink(aside);
+	}
+}
+
+TEST_F(store, one_daemon_per_directory)
+{
+	struct sgd_store other;
+	char err[1024], want[1024];
+
+	ASSERT_EQ(0, store_lock(&self->s, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(0, store_init(&other, self->dir));
+	EXPECT_EQ(-EWOULDBLOCK, store_lock(&other, err, sizeof(err)));
+	snprintf(want, sizeof(want), "another smtpgated uses %s (it holds %s/lock)",
+		 self->dir, self->dir);
+	EXPECT_STREQ(want, err);
+	store_free(&other);
+}
+
+/* ---- hooks ------------------------------------------------------------------------------------ */
+
+/* Running: neither gone nor a zombie waiting for its new parent. */
+static bool alive(pid_t pid)
+{
+	char path[64], *stat, *paren;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	stat = slurp(path);
+	if (!stat)
+		return false;
+	paren = strrchr(stat, ')');
+	return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+}
+
+static int wait_hooks(struct hooks *h, int ms)
+{
+	int64_t end = now_ms() + ms;
+
+	while (h->n && now_ms() < end) {
+		hooks_tick(h, now_ms());
+		usleep(10000);
+	}
+	return h->n ? -1 : 0;
+}
+
+FIXTURE(hooks) {
+	char *dir;
+	struct hooks h;
+};
+
+FIXTURE_SETUP(hooks)
+{
+	self->dir = tmpdir();
+	ASSERT_NE(NULL, self->dir);
+	memset(&self->h, 0, sizeof(self->h));
+	log_capture();
+}
+
+FIXTURE_TEARDOWN(hooks)
+{
+	log_set_sink(NULL, NULL);
+	rmtree(self->dir);
+	free(self->dir);
+}
+
+TEST_F(hooks, evidence_in_the_environment)
+{
+	struct hook_env e;
+	char cmd[1024], out[256];
+
+	snprintf(out, sizeof(out), "%s/out", self->dir);
+	snprintf(cmd, sizeof(cmd), "echo \"$SMTPGATE_HOST $SMTPGATE_REASON "
+		 "$SMTPGATE_DURATION ${SMTPGATE_STALE-unset}\" >%s", out);
+	setenv("SMTPGATE_STALE", "from the daemon", 1);
+	hook_env_init(&e);
+	hook_env_add(&e, "SMTPGATE_HOST", "%s", "192.0.2.66");
+	hook_env_add(&e, "SMTPGATE_REASON", "%s", "rate,destinations");
+	hook_env_add(&e, "SMTPGATE_DURATION", "%u", 3600);
+	ASSERT_EQ(0, hooks_run(&self->h, "on_ban", cmd, "192.0.2.66", &e, 5,
+			       now_ms()));
+	hook_env_free(&e);
+	ASSERT_EQ(0, wait_hooks(&self->h, 5000));
+	EXPECT_STREQ("192.0.2.66 rate,destinations 3600 unset\n", slurp(out));
+	EXPECT_EQ(0U, self->h.failures);
+	unsetenv("SMTPGATE_STALE");
+}
+
+TEST_F(hooks, a_hanging_hook_is_killed_and_never_blocks)
+{
+	struct hook_env e;
+	int64_t t0 = now_ms();
+	char cmd[512], pidfile[256], *pid;
+
+	/* A grandchild too: the whole process group must go. */
+	snprintf(pidfile, sizeof(pidfile), "%s/pid", self->dir);
+	snprintf(cmd, sizeof(cmd), "sleep 30 & echo $! >%s; wait", pidfile);
+	hook_env_init(&e);
+	ASSERT_EQ(0, hooks_run(&self->h, "on_ban", cmd, "192.0.2.66", &e, 1, t0));
+	EXPECT_LT(now_ms() - t0, 1000);	/* not the 30 s of the sleep */
+	EXPECT_EQ(t0 + 1000, hooks_next_deadline(&self->h));
+	ASSERT_EQ(0, wait_hooks(&self->h, 5000));
+	EXPECT_GE(now_ms() - t0, 1000);
+	EXPECT_LT(now_ms() - t0, 4000);
+	EXPECT_STREQ("action=hook hook=on_ban host=192.0.2.66 status=timeout:killed\n",
+		     logged.text);
+	EXPECT_EQ(1U, self->h.failures);
+	pid = slurp(pidfile);
+	ASSERT_NE(NULL, pid);
+	usleep(100000);
+	EXPECT_FALSE(alive(atoi(pid))) TH_LOG("the hook's sleep survived");
+}
+
+TEST_F(hooks, failures_are_logged)
+{
+	struct hook_env e;
+
+	hook_env_init(&e);
+	ASSERT_EQ(0, hooks_run(&self->h, "on_unban", "exit 3", "192.0.2.66", &e,
+			       5, now_ms()));
+	ASSERT_EQ(0, hooks_run(&self->h, "on_flag", "kill -TERM $$",
+			       "2001:db8:1::/64", &e, 5, now_ms()));
+	ASSERT_EQ(0, wait_hooks(&self->h, 5000));
+	EXPECT_NE(NULL, strstr(logged.text,
+			       "action=hook hook=on_unban host=192.0.2.66 status=exit:3\n"));
+	EXPECT_NE(NULL, strstr(logged.text,
+			       "action=hook hook=on_flag host=2001:db8:1::/64 status=signal:15\n"));
+	EXPECT_EQ(2U, self->h.failures);
+}
+
+TEST_F(hooks, no_descriptor_leaks_into_hooks)
+{
+	struct hook_env e;
+	char cmd[1024], out[256];
+	int fd = open("/dev/null", O_RDONLY);	/* no O_CLOEXEC: a careless one */
+
+	ASSERT_GE(fd, 3);
+	snprintf(out, sizeof(out), "%s/out", self->dir);
+	snprintf(cmd, sizeof(cmd), "test -e /proc/$$/fd/%d && echo leaked >%s "
+		 "|| echo clean >%s", fd, out, out);
+	hook_env_init(&e);
+	ASSERT_EQ(0, hooks_run(&self->h, "on_ban", cmd, "x", &e, 5, now_ms()));
+	ASSERT_EQ(0, wait_hooks(&self->h, 5000));
+	EXPECT_STREQ("clean\n", slurp(out));
+	close(fd);
+}
+
+TEST_F(hooks, at_most_HOOKS_MAX_at_once)
+{
+	struct hook_env e;
+	int i;
+
+	hook_env_init(&e);
+	for (i = 0; i < HOOKS_MAX; i++)
+		ASSERT_EQ(0, hooks_run(&self->h, "on_flag", "sleep 10", "x", &e,
+				       60, now_ms()));
+	for (i = 0; i < 100; i++)
+		EXPECT_EQ(-EAGAIN, hooks_run(&self->h, "on_flag", "sleep 10", "y",
+					     &e, 60, now_ms()));
+	/* The first skip is logged, the others counted, not 100 lines. */
+	EXPECT_STREQ("action=hook hook=on_flag host=y status=skipped:too-many-running\n",
+		     logged.text);
+	/* Past every deadline: all killed, all reaped. */
+	hooks_tick(&self->h, now_ms() + 61000);
+	ASSERT_EQ(0, wait_hooks(&self->h, 5000));
+	EXPECT_NE(NULL, strstr(logged.text,
+			       "action=hook status=skipped:too-many-running count=100\n"));
+	EXPECT_EQ(HOOKS_MAX + 100U, self->h.failures);
+}
+
+/* ---- password fishers -------------------------------------------------------------------------- */
+
+TEST(sasl_lines)
+{
+	static const struct { const char *line, *addr; } cases[] = {
+		{ "Nov 24 10:02:03 submit postfix/submission/smtpd[4711]: warning: unknown[192.0.2.66]: SASL LOGIN authentication failed: UGFzc3dvcmQ6",
+		  "192.0.2.66/32" },
+		{ "Nov 24 10:02:03 submit postfix/smtpd[4711]: warning: unknown[2001:db8:1::66]: SASL PLAIN authentication failed: ",
+		  "2001:db8:1::66/128" },
+		{ "2026-11-24T10:02:03.123456+00:00 mx postfix/submissions/smtpd[9]: warning: pc12.example.net[198.51.100.7]: SASL CRAM-MD5 authentication failed: authentication failure",
+		  "198.51.100.7/32" },
+		/* journalctl --output=cat: the message alone */
+		{ "warning: unknown[203.0.113.9]: SASL LOGIN authentication failed: authentication failure, sasl_username=alice@example.net",
+		  "203.0.113.9/32" },
+		{ "Nov 24 10:02:03 submit postfix/submission/smtpd[4711]: lost connection after AUTH from unknown[192.0.2.66]", NULL },
+		{ "Nov 24 10:02:03 submit postfix/submission/smtpd[4711]: 4F1A: client=unknown[192.0.2.66], sasl_method=PLAIN, sasl_username=alice", NULL },
+		{ "Nov 24 10:02:03 submit postfix/smtpd[4711]: warning: hostname x.example does not resolve to address 192.0.2.66", NULL },
+		{ "warning: unknown[192.0.2.666]: SASL LOGIN authentication failed", NULL },
+		{ "warning: unknown[192.0.2.66]: SASL LOGIN authentication succeeded", NULL },
+		{ "warning: unknown[192.0.2.66]: SASL  authentication failed", NULL },
+		{ "warning: [192.0.2.66]: SASL LOGIN authentication failed", NULL },
+		{ "warning: unknown[192.0.2.66: SASL LOGIN authentication failed", NULL },
+		{ "warning: unknown[]: SASL LOGIN authentication failed", NULL },
+		{ "", NULL },
+	};
+	char buf[SG_PREFIX_STRLEN];
+	struct sg_prefix a;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		int hit = sasl_parse_line(cases[i].line, &a);
+
+		EXPECT_EQ(cases[i].addr != NULL, hit) TH_LOG("case %zu", i);
+		if (hit && cases[i].addr)
+			EXPECT_STREQ(cases[i].addr, sg_prefix_str(&a, buf, sizeof(buf)));
+	}
+}
+
+TEST(sasl_threshold_window_aggregation)
+{
+	struct sg_prefix a = pfx("192.0.2.66"), p, v6;
+	char buf[SG_PREFIX_STRLEN];
+	struct sasl s;
+	int i;
+
+	sasl_init(&s);
+	s.threshold = 3;
+	s.window = 60;
+	EXPECT_FALSE(sasl_count(&s, &a, 1000, &p));
+	EXPECT_FALSE(sasl_count(&s, &a, 1030, &p));
+	EXPECT_TRUE(sasl_count(&s, &a, 1059, &p));
+	EXPECT_STREQ("192.0.2.66/32", sg_prefix_str(&p, buf, sizeof(buf)));
+	/* Counted afresh after a hit. */
+	EXPECT_FALSE(sasl_count(&s, &a, 1060, &p));
+	EXPECT_FALSE(sasl_count(&s, &a, 1061, &p));
+	/* Slow guessing stays under the threshold forever. */
+	a = pfx("192.0.2.67");
+	for (i = 0; i < 50; i++)
+		EXPECT_FALSE(sasl_count(&s, &a, 2000 + i * 31, &p));
+	/* IPv6 rotating inside a /64 is one source. */
+	for (i = 0; i < 3; i++) {
+		v6 = pfx("2001:db8:1::1");
+		v6.addr.bytes[15] = i + 1;
+		EXPECT_EQ(i == 2, sasl_count(&s, &v6, 5000, &p));
+	}
+	EXPECT_STREQ("2001:db8:1::/64", sg_prefix_str(&p, buf, sizeof(buf)));
+	EXPECT_EQ(3U + 2 + 50 + 3, s.failures);
+	EXPECT_EQ(2U, s.hits);
+	ptab_free(&s.srcs);
+}
+
+struct hits {
+	char text[1024];
+	size_t len;
+	int n;
+};
+
+static void on_hit(const struct sg_prefix *p, uint32_t failures, void *arg)
+{
+	struct hits *h = arg;
+	char buf[SG_PREFIX_STRLEN];
+
+	h->len += snprintf(h->text + h->len, sizeof(h->text) - h->len, "%s:%u ",
+			   sg_prefix_str(p, buf, sizeof(buf)), failures);
+	h->n++;
+}
+
+static void failures(const char *path, const char *addr, int n, const char *mode)
+{
+	FILE *f = fopen(path, mode);
+	int i;
+
+	for (i = 0; f && i < n; i++)
+		fprintf(f, "Nov 24 10:02:%02d submit postfix/submission/smtpd[%d]: "
+			"warning: unknown[%s]: SASL LOGIN authentication failed: "
+			"UGFzc3dvcmQ6\n", i, 100 + i, addr);
+	if (f)
+		fclose(f);
+}
+
+TEST(sasl_follows_rotation_and_truncation)
+{
+	char *dir = tmpdir(), log[256], old[256];
+	struct hits h = { 0 };
+	uint64_t t = 10000;
+	struct sasl s;
+
+	ASSERT_NE(NULL, dir);
+	snprintf(log, sizeof(log), "%s/mail.log", dir);
+	snprintf(old, sizeof(old), "%s/mail.log.1", dir);
+	/* Failures from before the start are history, not counted. */
+	failures(log, "192.0.2.66", 10, "w");
+	sasl_init(&s);
+	s.threshold = 3;
+	s.window = 600;
+	ASSERT_EQ(0, sasl_open(&s, log, false));
+	sasl_read(&s, t, on_hit, &h);
+	EXPECT_EQ(0, h.n);
+	/* New lines, one partial at first. */
+	failures(log, "192.0.2.66", 2, "a");
+	spit(log, "Nov 24 10:03:00 submit postfix/submission/smtpd[1]: warning: unknown[192.0.2.66]: SASL PL", "a");
+	sasl_read(&s, t, on_hit, &h);
+	EXPECT_EQ(0, h.n);
+	spit(log, "AIN authentication failed: \n", "a");
+	sasl_read(&s, t, on_hit, &h);
+	EXPECT_STREQ("192.0.2.66/32:3 ", h.text);
+	/* Rotation: the old file's tail, then the new file from its start. */
+	failures(log, "192.0.2.77", 1, "a");
+	ASSERT_EQ(0, rename(log, old));
+	failures(old, "192.0.2.77", 1, "a");
+	failures(log, "192.0.2.77", 1, "w");
+	sasl_tick(&s, now_ms(), t, on_hit, &h);
+	EXPECT_STREQ("192.0.2.66/32:3 192.0.2.77/32:3 ", h.text);
+	/* copytruncate: the file shrinks, reading starts over. */
+	ASSERT_EQ(0, truncate(log, 0));
+	sasl_tick(&s, now_ms(), t, on_hit, &h);
+	failures(log, "2001:db8:1::66", 3, "a");
+	sasl_tick(&s, now_ms(), t, on_hit, &h);
+	EXPECT_STREQ("192.0.2.66/32:3 192.0.2.77/32:3 2001:db8:1::/64:3 ", h.text);
+	EXPECT_EQ(3, h.n);
+	sasl_close(&s);
+	rmtree(dir);
+	free(dir);
+}
+
+/* The journal: journalctl --follow's output, through a pipe. */
+TEST(sasl_from_the_journal)
+{
+	char *dir = tmpdir(), path[1024], fake[256], args[256], *old;
+	struct hits h = { 0 };
+	struct sasl s;
+	int64_t end;
+
+	ASSERT_NE(NULL, dir);
+	snprintf(fake, sizeof(fake), "%s/journalctl", dir);
+	snprintf(args, sizeof(args), "%s/args", dir);
+	/* A journalctl that says three failures, then ends. */
+	snprintf(path, sizeof(path), "#!/bin/sh\necho \"$*\" >%s\n"
+		 "for i in 1 2 3; do echo 'warning: unknown[192.0.2.66]: SASL "
+		 "LOGIN authentication failed: UGFzc3dvcmQ6'; done\n", args);
+	spit(fake, path, "w");
+	ASSERT_EQ(0, chmod(fake, 0755));
+	old = strdup(getenv("PATH"));
+	snprintf(path, sizeof(path), "%s:%s", dir, old);
+	setenv("PATH", path, 1);
+	log_capture();
+	sasl_init(&s);
+	s.threshold = 3;
+	ASSERT_EQ(0, sasl_open(&s, "journal", false));
+	setenv("PATH", old, 1);
+	free(old);
+	/* Until journalctl's output ends: its EOF is the end of the pipe. */
+	for (end = now_ms() + 5000; s.fd >= 0 && now_ms() < end; usleep(10000))
+		sasl_read(&s, 1000, on_hit, &h);
+	EXPECT_STREQ("192.0.2.66/32:3 ", h.text);
+	EXPECT_STREQ("--follow --lines=0 --quiet --output=cat SYSLOG_FACILITY=2\n",
+		     slurp(args));
+	EXPECT_NE(NULL, strstr(logged.text,
+			       "sasl_log: journalctl exited; restarting in 5s\n"));
+	/* Reaped, and not restarted before its time. */
+	for (end = now_ms() + 2000; s.child > 0 && now_ms() < end; usleep(10000))
+		sasl_tick(&s, now_ms(), 1000, on_hit, &h);
+	EXPECT_EQ(-1, s.child);
+	EXPECT_EQ(-1, s.fd);
+	log_set_sink(NULL, NULL);
+	sasl_close(&s);
+	rmtree(dir);
+	free(dir);
+}
+
+/* ---- metrics and logs ----------------------------------------------------------------------------- */
+
+static bool prom_line_ok(const char *l)
+{
+	const char *sp = strrchr(l, ' ');
+
+	if (!strncmp(l, "# HELP smtpgate", 15) || !strncmp(l, "# TYPE smtpgate", 15))
+		return true;
+	if (!sp || strspn(sp + 1, "0123456789") != strlen(sp + 1) || !sp[1])
+		return false;
+	return strspn(l, "abcdefghijklmnopqrstuvwxyz_") > 0;
+}
+
+TEST(metrics_text)
+{
+	struct sgnl_stats st = { 0 };
+	struct sgd_counters c = { .bans_flag = 3, .bans_sasl = 1 };
+	struct hooks h = { .runs = 4, .failures = 1 };
+	struct sgd_store s;
+	char buf[32768], *line, *save, path[256], *dir = tmpdir();
+	char err[512];
+	int n, lines = 0;
+
+	ASSERT_NE(NULL, dir);
+	store_init(&s, dir);
+	st.packets[SMTPGATE_CLASS_SMTP4][SMTPGATE_VERDICT_DROP] = 7;
+	st.packets[SMTPGATE_CLASS_TEREDO][SMTPGATE_VERDICT_BANNED] = 2;
+	st.flagged = 2;
+	st.bans = 5;
+	st.event_losses = 9;
+	n = metrics_render(buf, sizeof(buf), &st, &c, &h, &s);
+	ASSERT_GT(n, 0);
+	EXPECT_NE(NULL, strstr(buf, "smtpgate_packets_total{class=\"smtp4\",verdict=\"drop\"} 7\n"));
+	EXPECT_NE(NULL, strstr(buf, "smtpgate_packets_total{class=\"teredo\",verdict=\"banned\"} 2\n"));
+	EXPECT_NE(NULL, strstr(buf, "smtpgate_packets_total{class=\"other\",verdict=\"pass\"} 0\n"));
+	EXPECT_NE(NULL, strstr(buf, "# TYPE smtpgate_flagged_hosts gauge\nsmtpgate_flagged_hosts 2\n"));
+	EXPECT_NE(NULL, strstr(buf, "smtpgate_bans 5\n"));
+	EXPECT_NE(NULL, strstr(buf, "smtpgate_event_losses_total 9\n"));
+	EXPECT_NE(NULL, strstr(buf, "smtpgated_bans_total{trigger=\"sasl\"} 1\n"));
+	EXPECT_NE(NULL, strstr(buf, "smtpgated_hook_failures_total 1\n"));
+	snprintf(path, sizeof(path), "%s/smtpgate.prom", dir);
+	ASSERT_EQ(0, metrics_write(path, buf, err, sizeof(err)));
+	EXPECT_STREQ(buf, slurp(path));
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		EXPECT_TRUE(prom_line_ok(line)) TH_LOG("%s", line);
+		lines++;
+	}
+	/* 5 classes x 6 verdicts, and the rest. */
+	EXPECT_GT(lines, 30 + 2);
+	EXPECT_EQ(-ENOSPC, metrics_render(buf, 100, &st, &c, &h, &s));
+	store_free(&s);
+	rmtree(dir);
+	free(dir);
+}
+
+TEST(log_format)
+{
+	struct sg_prefix p = pfx("2001:db8:1::/64");
+	char buf[64];
+	struct kv kv;
+
+	kv_init(&kv);
+	kv_str(&kv, "action", "ban");
+	kv_prefix(&kv, "host", &p);
+	kv_str(&kv, "reason", "rate,destinations");
+	kv_duration(&kv, "duration", 5400);
+	kv_duration(&kv, "was", 0);
+	kv_str(&kv, "note", "say \"hi\"\\\n");
+	kv_str(&kv, "empty", "");
+	kv_time(&kv, "until", 1700000000);
+	EXPECT_STREQ("action=ban host=2001:db8:1::/64 reason=rate,destinations duration=1h30m was=permanent note=\"say \\\"hi\\\"\\\\\\x0a\" empty=\"\" until=2023-11-14T22:13:20Z",
+		     kv.buf);
+	EXPECT_STREQ("rate,blocked,destinations,tunnel",
+		     reasons_str(SMTPGATE_REASON_ALL, buf, sizeof(buf)));
+	EXPECT_STREQ("none", reasons_str(0, buf, sizeof(buf)));
+	p = pfx("192.0.2.66");
+	EXPECT_STREQ("192.0.2.66", host_str(&p, buf, sizeof(buf)));
+}
+
+/* ---- seeds for the fuzzer ----------------------------------------------------------------------------- */
+
+static int dump_configs(const char *dir)
+{
+	char path[4096];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(good_configs); i++) {
+		snprintf(path, sizeof(path), "%s/good-%02zu.conf", dir, i);
+		spit(path, good_configs[i], "w");
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--dump-configs"))
+		return dump_configs(argv[2]);
+	return test_harness_run(argc, argv);
+}
