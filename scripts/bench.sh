@@ -4,11 +4,56 @@
 # `make bench`: measures and rewrites Documentation/performance.md, each
 # section with the command that produced it.  Speed targets live here,
 # never in timed tests.
+#
+#   classifier  callgrind instructions per packet (userspace, exact)
+#   forwarding  tests/bench/forward.sh in the QEMU/TCG VM: smtpgate
+#               against no filter, ipset and nft; ban load times; memory
+#               per host and per ban (about 15 minutes)
+#   daemon      tests/bench/daemon.sh in the VM: smtpgated's restore and
+#               event rates (about 2 minutes)
+#
+# SG_BENCH_SKIP_VM=1 redoes the forwarding sections from the last run's
+# results in .build/bench instead of booting the VM.
 set -eu
 cd "$(dirname "$0")/.."
 out=Documentation/performance.md
+BUILD=${BUILD:-$PWD/.build}
+VM_KVER=${VM_KVER:-$(ls -1v /lib/modules 2>/dev/null | grep '^6\.1\.' | tail -n 1)}
+vmout=$BUILD/bench
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
+
+# The forwarding sections: a fresh run, or the last one's (skip, failure).
+forwarding() {
+	if [ "${SG_BENCH_SKIP_VM:-0}" != 1 ]; then
+		make -s kernels ALL_KVERS="$VM_KVER" >&2
+		make -s -C userspace bench/sgflood bench/sgload >&2
+		rm -rf "$vmout" && mkdir -p "$vmout"
+		if ! scripts/vm-run.sh -k "$VM_KVER" -t 2400 -o "$vmout" \
+			tests/bench/forward.sh >&2; then
+			echo "bench: the forwarding benchmark failed; see $vmout" >&2
+			return 1
+		fi
+	fi
+	tests/bench/forward-report.sh "$vmout"
+}
+
+# smtpgated: bans restored per second at start, events handled per second.
+daemon_bench() {
+	local dir=$BUILD/bench-daemon
+
+	if [ "${SG_BENCH_SKIP_VM:-0}" != 1 ]; then
+		make -s kernels ALL_KVERS="$VM_KVER" >&2
+		make -s -C userspace >&2
+		rm -rf "$dir" && mkdir -p "$dir"
+		if ! scripts/vm-run.sh -k "$VM_KVER" -t 1200 -o "$dir" \
+			tests/bench/daemon.sh >&2; then
+			echo "bench: the daemon benchmark failed; see $dir" >&2
+			return 1
+		fi
+	fi
+	cat "$dir/daemon.md"
+}
 
 cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
 {
@@ -26,6 +71,10 @@ cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
 	echo "Goals: non-SMTP <= 40, SMTP <= 300, Teredo with auth+origin <= 500."
 	echo
 	make -s -C userspace bench
+	echo
+	forwarding
+	echo
+	daemon_bench
 } >"$tmp"
 mv "$tmp" "$out"
 trap - EXIT

@@ -10,6 +10,7 @@
 #   unit        userspace unit tests (classifier corpus, differential)
 #   fuzz        the classifier under libFuzzer, FUZZ_SECONDS (60)
 #   vm          the kernel selftests in QEMU (tests/vm/*.sh) and the demo
+#   reboot      smtpgated's bans across two boots of the VM
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-$PWD/.build}
@@ -87,6 +88,8 @@ part unit make -s -C userspace check
 step "fuzz: classifier, ${FUZZ_SECONDS}s" make -s -C userspace fuzz-quick FUZZ_SECONDS="$FUZZ_SECONDS"
 # shellcheck disable=SC2086
 part vm scripts/vm-run.sh -t 600 $VM_TESTS
+# Two boots sharing smtpgated's state directory: bans survive a reboot.
+part reboot scripts/vm-reboot-test.sh
 
 echo
 if [ "$skipped" -gt 0 ]; then
