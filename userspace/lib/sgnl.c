@@ -1265,7 +1265,9 @@ int sgnl_ban_test(struct sgnl *h, const struct sg_prefix *addr,
 
 	if (!msg)
 		return fail(h, -ENOMEM, "cannot build the request");
-	ret = put_ban_prefix(msg, addr);
+	/* An address, not a prefix: the kernel refuses a shorter length. */
+	ret = put_addr_nest(msg, SMTPGATE_A_BAN, SMTPGATE_A_BAN_FAMILY,
+			    SMTPGATE_A_BAN_ADDR, 0, addr);
 	if (ret < 0)
 		return build_error(h, msg, ret, "cannot test the address");
 	return doit_result(h, sgnl_request(h, msg, ban_reply,
