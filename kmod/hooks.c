@@ -6,6 +6,10 @@
  */
 #include <linux/netfilter_ipv4.h>
 #include <linux/netfilter_ipv6.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
+#include <net/netfilter/nf_conntrack.h>
+#include <net/netfilter/nf_conntrack_acct.h>
 #include <net/netfilter/nf_log.h>
 
 #include "smtpgate.h"
@@ -23,8 +27,8 @@ static const struct nf_loginfo sg_loginfo = {
  * like any iptables LOG line.  Tunnelled classes add the inner flow, which
  * the outer headers nf_log prints would hide.
  */
-static void sg_log(struct sk_buff *skb, const struct nf_hook_state *state,
-		   const struct sg_flow *flow)
+void sg_log(struct sk_buff *skb, const struct nf_hook_state *state,
+	    const struct sg_flow *flow)
 {
 	const char *class = sg_class_name(flow->class);
 
@@ -64,9 +68,8 @@ static u8 sg_redirect_leftover(const struct sg_policy *pol,
  * A banned source: SMTP of any class for every ban; everything else for a
  * ban of scope "all", except what goes to the walled garden.
  */
-static const struct sg_ban *sg_banned(struct sg_net *sn,
-				      const struct sg_policy *pol,
-				      const struct sg_flow *flow)
+const struct sg_ban *sg_banned(struct sg_net *sn, const struct sg_policy *pol,
+			       const struct sg_flow *flow)
 {
 	bool smtp = flow->class != SMTPGATE_CLASS_OTHER;
 
@@ -78,13 +81,128 @@ static const struct sg_ban *sg_banned(struct sg_net *sn,
 	return sg_ban_match(sn, flow->family, &flow->saddr, smtp);
 }
 
+/* Under "trap", SMTP passes here: the trapped connections never get here. */
 static const u8 sg_action_verdict[__SMTPGATE_ACTION_MAX] = {
 	[SMTPGATE_ACTION_UNSPEC] = SMTPGATE_VERDICT_PASS,
 	[SMTPGATE_ACTION_DROP] = SMTPGATE_VERDICT_DROP,
 	[SMTPGATE_ACTION_LOG] = SMTPGATE_VERDICT_LOG,
 	[SMTPGATE_ACTION_DROPLOG] = SMTPGATE_VERDICT_DROPLOG,
 	[SMTPGATE_ACTION_REDIRECT] = SMTPGATE_VERDICT_REDIRECT,
+	[SMTPGATE_ACTION_TRAP] = SMTPGATE_VERDICT_PASS,
 };
+
+/* Whether the TCP segment in @skb carries data; fragments do not count. */
+static bool sg_tcp_has_data(struct sk_buff *skb, u8 family)
+{
+	struct tcphdr _th;
+	const struct tcphdr *th;
+	unsigned int thoff;
+	__be16 frag_off;
+	u8 nexthdr;
+	int off;
+
+	if (family == NFPROTO_IPV4) {
+		if (ip_is_fragment(ip_hdr(skb)))
+			return false;
+		thoff = skb_network_offset(skb) + ip_hdrlen(skb);
+	} else {
+		nexthdr = ipv6_hdr(skb)->nexthdr;
+		off = ipv6_skip_exthdr(skb, skb_network_offset(skb) +
+				       sizeof(struct ipv6hdr), &nexthdr, &frag_off);
+		if (off < 0 || nexthdr != IPPROTO_TCP || frag_off)
+			return false;
+		thoff = off;
+	}
+	th = skb_header_pointer(skb, thoff, sizeof(_th), &_th);
+	return th && skb->len > thoff + th->doff * 4;
+}
+
+/*
+ * Whether this data segment of a session is within the inspection budget.
+ * Conntrack counts the bytes, once a session has the accounting extension:
+ * we add it to port-25 sessions on their first packet (an extension can
+ * only be added before the entry is confirmed); sessions older than the
+ * policy are left alone.
+ */
+static bool sg_inspect_budget(const struct sg_policy *pol,
+			      struct sk_buff *skb, u8 family)
+{
+	enum ip_conntrack_info ctinfo;
+	struct nf_conn_acct *acct;
+	struct nf_conn *ct;
+	u64 bytes;
+
+	ct = nf_ct_get(skb, &ctinfo);
+	if (!ct)
+		return false;
+	acct = nf_conn_acct_find(ct);
+	if (!acct) {
+		if (!nf_ct_is_confirmed(ct))
+			nf_ct_ext_add(ct, NF_CT_EXT_ACCT, GFP_ATOMIC);
+		return false;
+	}
+	if (!sg_tcp_has_data(skb, family))
+		return false;
+	/* Conntrack counted this packet already: judge what came before. */
+	bytes = atomic64_read(&acct->counter[CTINFO2DIR(ctinfo)].bytes);
+	return bytes - min_t(u64, bytes, skb->len) < pol->inspect_bytes;
+}
+
+/**
+ * sg_inspect_wanted() - whether to queue a client's SMTP segment
+ * @pol:	the policy in force, with inspection on
+ * @skb:	the packet
+ * @flow:	its classification: SMTP from an internal host that passes
+ *
+ * Plaintext port 25 only: 465 and STARTTLS'd sessions are ciphertext,
+ * tunnels are dropped or logged whole.
+ */
+bool sg_inspect_wanted(const struct sg_policy *pol, struct sk_buff *skb,
+		       const struct sg_flow *flow)
+{
+	if ((flow->class != SMTPGATE_CLASS_SMTP4 &&
+	     flow->class != SMTPGATE_CLASS_SMTP6) ||
+	    flow->dport != htons(SMTPGATE_SMTP_PORT))
+		return false;
+	return sg_inspect_budget(pol, skb, flow->family);
+}
+
+/* With nobody on the queue, the packet passes as if never queued. */
+static unsigned int sg_queue(const struct sg_policy *pol)
+{
+	return NF_QUEUE_NR(pol->inspect_queue) | NF_VERDICT_FLAG_QUEUE_BYPASS;
+}
+
+/**
+ * sg_inspect_reply() - queue the server's side of an inspected session
+ * @sn:		the namespace
+ * @pol:	the policy in force, with inspection on
+ * @skb:	a packet the classifier found not to be SMTP
+ * @family:	its family
+ *
+ * The server's replies (from port 25, to an internal host) are what tell
+ * smtpgated whether a client talks before its turn or ignores errors.
+ * Conntrack's original tuple says which session a reply belongs to.
+ */
+unsigned int sg_inspect_reply(struct sg_net *sn, const struct sg_policy *pol,
+			      struct sk_buff *skb, u8 family)
+{
+	const struct nf_conntrack_tuple *orig;
+	enum ip_conntrack_info ctinfo;
+	struct nf_conn *ct;
+
+	ct = nf_ct_get(skb, &ctinfo);
+	if (!ct || CTINFO2DIR(ctinfo) != IP_CT_DIR_REPLY)
+		return NF_ACCEPT;
+	orig = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	if (orig->dst.protonum != IPPROTO_TCP ||
+	    orig->dst.u.tcp.port != htons(SMTPGATE_SMTP_PORT) ||
+	    !sg_prefix_set_match(&pol->internal, family, &orig->src.u3) ||
+	    !sg_inspect_budget(pol, skb, family))
+		return NF_ACCEPT;
+	sg_stats_inc(sn, SMTPGATE_CLASS_OTHER, SMTPGATE_VERDICT_QUEUE);
+	return sg_queue(pol);
+}
 
 static unsigned int sg_drop_banned(struct sg_net *sn,
 				   const struct sg_policy *pol,
@@ -116,8 +234,11 @@ static unsigned int sg_forward(void *priv, struct sk_buff *skb,
 	ban = sg_banned(sn, pol, &flow);
 	if (unlikely(ban))
 		return sg_drop_banned(sn, pol, &flow, ban);
-	if (likely(flow.class == SMTPGATE_CLASS_OTHER))
+	if (likely(flow.class == SMTPGATE_CLASS_OTHER)) {
+		if (unlikely(pol->inspect) && flow.family != NFPROTO_UNSPEC)
+			return sg_inspect_reply(sn, pol, skb, flow.family);
 		return NF_ACCEPT;
+	}
 
 	internal = sg_prefix_set_match(&pol->internal, flow.family, &flow.saddr);
 	action = sg_policy_action(pol, &flow);
@@ -126,20 +247,32 @@ static unsigned int sg_forward(void *priv, struct sk_buff *skb,
 		if (action == SMTPGATE_ACTION_UNSPEC)
 			internal = false;
 	}
-	sg_stats_inc(sn, flow.class, sg_action_verdict[action]);
 	if (internal)
 		sg_host_account(sn, pol, &flow, sg_action_verdict[action]);
 
 	switch (action) {
 	case SMTPGATE_ACTION_LOG:
+		sg_stats_inc(sn, flow.class, SMTPGATE_VERDICT_LOG);
 		sg_log(skb, state, &flow);
+		if (unlikely(pol->inspect) && internal &&
+		    sg_inspect_wanted(pol, skb, &flow))
+			return sg_queue(pol);
 		return NF_ACCEPT;
 	case SMTPGATE_ACTION_DROPLOG:
+		sg_stats_inc(sn, flow.class, SMTPGATE_VERDICT_DROPLOG);
 		sg_log(skb, state, &flow);
 		return NF_DROP;
 	case SMTPGATE_ACTION_DROP:
+		sg_stats_inc(sn, flow.class, SMTPGATE_VERDICT_DROP);
 		return NF_DROP;
 	default:
+		/* Queued packets count as queued: each packet once. */
+		if (unlikely(pol->inspect) && internal &&
+		    sg_inspect_wanted(pol, skb, &flow)) {
+			sg_stats_inc(sn, flow.class, SMTPGATE_VERDICT_QUEUE);
+			return sg_queue(pol);
+		}
+		sg_stats_inc(sn, flow.class, sg_action_verdict[action]);
 		return NF_ACCEPT;
 	}
 }

@@ -345,7 +345,8 @@ static bool sg_verdict_blocks(u8 verdict)
 {
 	return verdict == SMTPGATE_VERDICT_DROP ||
 	       verdict == SMTPGATE_VERDICT_DROPLOG ||
-	       verdict == SMTPGATE_VERDICT_BANNED;
+	       verdict == SMTPGATE_VERDICT_BANNED ||
+	       verdict == SMTPGATE_VERDICT_TRAP;
 }
 
 /**
@@ -410,6 +411,63 @@ void sg_host_account(struct sg_net *sn, const struct sg_policy *pol,
 	reasons = sg_host_reasons(pol, h, flow, now, exempt);
 	if (reasons)
 		sg_host_flag(sn, pol, t, h, reasons, now);
+}
+
+/* Whether the host @addr belongs to is flagged; packet path, under RCU. */
+bool sg_host_flagged(struct sg_net *sn, u8 family,
+		     const union nf_inet_addr *addr)
+{
+	struct sg_host_table *t = rcu_dereference(sn->hosts);
+	struct sg_host *h;
+	struct sg_key key;
+
+	if (!t)
+		return false;
+	sg_host_key(t, &key, family, addr);
+	h = sg_host_find(t, &key, sg_host_bucket(t, &key));
+	return h && (READ_ONCE(h->flags) & SMTPGATE_HOST_F_FLAGGED);
+}
+
+/**
+ * sg_host_flag_user() - flag a host on userspace's evidence
+ * @sn:		the namespace
+ * @pol:	the policy in force (the caller checked the host is ours)
+ * @family:	NFPROTO_IPV4 or NFPROTO_IPV6
+ * @addr:	any address of the host
+ * @reasons:	SMTPGATE_REASON_* bits
+ *
+ * Under RCU.  A host flagged already only gains @reasons: one event per
+ * episode, as for the kernel's own flags.
+ *
+ * Return: 0, or -ENOSPC when the host cannot be tracked.
+ */
+int sg_host_flag_user(struct sg_net *sn, const struct sg_policy *pol,
+		      u8 family, const union nf_inet_addr *addr, u8 reasons)
+{
+	struct sg_host_table *t = rcu_dereference(sn->hosts);
+	struct sg_host *h;
+	struct sg_key key;
+	u32 bucket, now;
+
+	if (!t)
+		return -ENOSPC;
+	sg_host_key(t, &key, family, addr);
+	bucket = sg_host_bucket(t, &key);
+	now = sg_now();
+	h = sg_host_find(t, &key, bucket);
+	if (!h)
+		h = sg_host_insert(sn, t, &key, bucket, now);
+	if (!h)
+		return -ENOSPC;
+	WRITE_ONCE(h->last_seen, now);
+	if (READ_ONCE(h->flags) & SMTPGATE_HOST_F_FLAGGED) {
+		spin_lock_bh(&t->lock);
+		WRITE_ONCE(h->reasons, h->reasons | reasons);
+		spin_unlock_bh(&t->lock);
+		return 0;
+	}
+	sg_host_flag(sn, pol, t, h, reasons, now);
+	return 0;
 }
 
 static void sg_host_unflag(struct sg_host_table *t, struct sg_host *h)

@@ -239,7 +239,8 @@ static bool sg_given(const char *s)
 
 static int sg_params_parse(struct sg_policy *pol)
 {
-	int err = 0;
+	const char *msg;
+	int err = 0, attr;
 
 	if (sg_given(internal))
 		err = sg_param_list("internal", internal, pol, sg_internal_item);
@@ -267,13 +268,9 @@ static int sg_params_parse(struct sg_policy *pol)
 	if (err)
 		return err;
 
-	if (pol->tunnel_action == SMTPGATE_ACTION_REDIRECT) {
-		pr_err("tunnel_action=redirect: tunnelled SMTP cannot be redirected; use drop, log or droplog\n");
-		return -EINVAL;
-	}
-	if (pol->action == SMTPGATE_ACTION_REDIRECT &&
-	    !pol->has_submission[0] && !pol->has_submission[1]) {
-		pr_err("action=redirect needs submission= (the submission server's address)\n");
+	msg = sg_policy_check(pol, &attr);
+	if (msg) {
+		pr_err("bad parameters: %s\n", msg);
 		return -EINVAL;
 	}
 	return 0;
@@ -370,8 +367,13 @@ static int __init sg_init(void)
 	err = sg_genl_init();
 	if (err)
 		goto pernet;
+	err = sg_xt_init();
+	if (err)
+		goto genl;
 	return 0;
 
+genl:
+	sg_genl_exit();
 pernet:
 	unregister_pernet_subsys(&sg_net_ops);
 bans_cache:
@@ -385,6 +387,7 @@ free_pol:
 
 static void __exit sg_exit(void)
 {
+	sg_xt_exit();
 	sg_genl_exit();
 	unregister_pernet_subsys(&sg_net_ops);
 	/* Policies and ban lengths go through kfree_rcu(); let them. */

@@ -35,6 +35,10 @@ static struct netlink_range_validation sg_table_range = {
 	.min = 16, .max = SG_MAX_TABLE,
 };
 
+static struct netlink_range_validation sg_inspect_bytes_range = {
+	.min = 64, .max = 1048576,
+};
+
 static struct netlink_range_validation sg_timeout_range = {
 	.min = 1, .max = SMTPGATE_MAX_BAN_TIMEOUT,
 };
@@ -64,11 +68,21 @@ static const struct nla_policy sg_policy_policy[SMTPGATE_A_POLICY_MAX + 1] = {
 	[SMTPGATE_A_POLICY_HOST_PREFIX6] = NLA_POLICY_RANGE(NLA_U8, 16, 128),
 	[SMTPGATE_A_POLICY_MAX_HOSTS] = NLA_POLICY_FULL_RANGE(NLA_U32, &sg_table_range),
 	[SMTPGATE_A_POLICY_MAX_BANS] = NLA_POLICY_FULL_RANGE(NLA_U32, &sg_table_range),
+	[SMTPGATE_A_POLICY_INSPECT_QUEUE] = { .type = NLA_U16 },
+	[SMTPGATE_A_POLICY_INSPECT_BYTES] = NLA_POLICY_FULL_RANGE(NLA_U32,
+								  &sg_inspect_bytes_range),
+	[SMTPGATE_A_POLICY_TRAP_PORT] = NLA_POLICY_MIN(NLA_U16, 1),
 };
 
 static const struct nla_policy sg_host_policy[SMTPGATE_A_HOST_MAX + 1] = {
 	[SMTPGATE_A_HOST_FAMILY] = { .type = NLA_U16 },
 	[SMTPGATE_A_HOST_ADDR] = { .type = NLA_BINARY, .len = 16 },
+};
+
+static const struct nla_policy sg_host_flag_policy[SMTPGATE_A_HOST_MAX + 1] = {
+	[SMTPGATE_A_HOST_FAMILY] = { .type = NLA_U16 },
+	[SMTPGATE_A_HOST_ADDR] = { .type = NLA_BINARY, .len = 16 },
+	[SMTPGATE_A_HOST_REASONS] = NLA_POLICY_MASK(NLA_U32, SMTPGATE_REASON_ALL),
 };
 
 static const struct nla_policy sg_ban_policy[SMTPGATE_A_BAN_MAX + 1] = {
@@ -97,6 +111,10 @@ static const struct nla_policy sg_host_get_policy[SMTPGATE_A_MAX + 1] = {
 
 static const struct nla_policy sg_host_forget_policy[SMTPGATE_A_MAX + 1] = {
 	[SMTPGATE_A_HOST] = NLA_POLICY_NESTED(sg_host_policy),
+};
+
+static const struct nla_policy sg_host_flag_top_policy[SMTPGATE_A_MAX + 1] = {
+	[SMTPGATE_A_HOST] = NLA_POLICY_NESTED(sg_host_flag_policy),
 };
 
 static const struct nla_policy sg_ban_add_policy[SMTPGATE_A_MAX + 1] = {
@@ -333,6 +351,12 @@ static void sg_nl_policy_scalars(struct nlattr **tb, struct sg_policy *pol)
 	sg_get_u8(tb[SMTPGATE_A_POLICY_HOST_PREFIX6], &pol->host_prefix[1]);
 	sg_get_u32(tb[SMTPGATE_A_POLICY_MAX_HOSTS], &pol->max_hosts);
 	sg_get_u32(tb[SMTPGATE_A_POLICY_MAX_BANS], &pol->max_bans);
+	sg_get_u32(tb[SMTPGATE_A_POLICY_INSPECT_BYTES], &pol->inspect_bytes);
+	sg_get_u16(tb[SMTPGATE_A_POLICY_TRAP_PORT], &pol->trap_port);
+	if (tb[SMTPGATE_A_POLICY_INSPECT_QUEUE]) {
+		pol->inspect_queue = nla_get_u16(tb[SMTPGATE_A_POLICY_INSPECT_QUEUE]);
+		pol->inspect = true;
+	}
 	if (tb[SMTPGATE_A_POLICY_SUBMISSION4]) {
 		nla_memcpy(&pol->submission[0], tb[SMTPGATE_A_POLICY_SUBMISSION4], 4);
 		pol->has_submission[0] = true;
@@ -348,18 +372,14 @@ static int sg_nl_policy_check(struct nlattr **tb, const struct nlattr *nest,
 			      const struct sg_policy *pol,
 			      struct netlink_ext_ack *extack)
 {
-	if (pol->tunnel_action == SMTPGATE_ACTION_REDIRECT) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[SMTPGATE_A_POLICY_TUNNEL_ACTION],
-				    "tunnel_action: tunnelled SMTP cannot be redirected; use drop, log or droplog");
-		return -EINVAL;
-	}
-	if (pol->action == SMTPGATE_ACTION_REDIRECT &&
-	    !pol->has_submission[0] && !pol->has_submission[1]) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[SMTPGATE_A_POLICY_ACTION] ?: nest,
-				    "action: redirect needs a submission server (SMTPGATE_A_POLICY_SUBMISSION4 or _SUBMISSION6)");
-		return -EINVAL;
-	}
-	return 0;
+	const char *msg;
+	int attr;
+
+	msg = sg_policy_check(pol, &attr);
+	if (!msg)
+		return 0;
+	sg_extack(extack, tb[attr] ?: nest, msg);
+	return -EINVAL;
 }
 
 static int sg_nl_policy_set_doit(struct sk_buff *skb, struct genl_info *info)
@@ -470,6 +490,11 @@ int sg_policy_fill(struct sk_buff *skb, const struct sg_policy *pol)
 	    nla_put_u8(skb, SMTPGATE_A_POLICY_HOST_PREFIX6, pol->host_prefix[1]) ||
 	    nla_put_u32(skb, SMTPGATE_A_POLICY_MAX_HOSTS, pol->max_hosts) ||
 	    nla_put_u32(skb, SMTPGATE_A_POLICY_MAX_BANS, pol->max_bans) ||
+	    nla_put_u32(skb, SMTPGATE_A_POLICY_INSPECT_BYTES, pol->inspect_bytes) ||
+	    (pol->inspect &&
+	     nla_put_u16(skb, SMTPGATE_A_POLICY_INSPECT_QUEUE, pol->inspect_queue)) ||
+	    (pol->trap_port &&
+	     nla_put_u16(skb, SMTPGATE_A_POLICY_TRAP_PORT, pol->trap_port)) ||
 	    nla_put_u32(skb, SMTPGATE_A_POLICY_GENERATION, pol->generation))
 		return -EMSGSIZE;
 	nla_nest_end(skb, nest);
@@ -616,6 +641,59 @@ static int sg_nl_host_forget_doit(struct sk_buff *skb, struct genl_info *info)
 	if (err == -ENOENT)
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[SMTPGATE_A_HOST],
 				    "host not tracked");
+	return err;
+}
+
+/*
+ * A host userspace found (smtpgated's SMTP inspection): flagged like the
+ * kernel flags hosts, so the same event turns it into a ban.
+ */
+static int sg_nl_host_flag_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	const struct nlattr *nest = info->attrs[SMTPGATE_A_HOST];
+	struct nlattr *tb[SMTPGATE_A_HOST_MAX + 1];
+	struct sg_net *sn = sg_info_net(info);
+	const struct sg_policy *pol;
+	struct sg_key key;
+	u32 reasons;
+	int err;
+
+	if (!nest) {
+		NL_SET_ERR_MSG(info->extack, "SMTPGATE_A_HOST is needed");
+		return -EINVAL;
+	}
+	err = nla_parse_nested(tb, SMTPGATE_A_HOST_MAX, nest,
+			       sg_host_flag_policy, info->extack);
+	if (err)
+		return err;
+	err = sg_nl_key(tb, nest, true, &key, info->extack);
+	if (err)
+		return err;
+	reasons = tb[SMTPGATE_A_HOST_REASONS] ?
+		  nla_get_u32(tb[SMTPGATE_A_HOST_REASONS]) : 0;
+	if (!reasons) {
+		NL_SET_ERR_MSG_ATTR(info->extack, nest,
+				    "SMTPGATE_A_HOST_REASONS: at least one reason is needed");
+		return -EINVAL;
+	}
+
+	rcu_read_lock();
+	pol = rcu_dereference(sn->policy);
+	if (!pol || !sg_prefix_set_match(&pol->internal, key.family, &key.addr)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, nest,
+				    "host is not internal: only the policy's internal hosts are flagged");
+		err = -EINVAL;
+	} else if (sg_prefix_set_match(&pol->exempt, key.family, &key.addr)) {
+		NL_SET_ERR_MSG_ATTR(info->extack, nest,
+				    "host is exempt (a mail server): it is not flagged");
+		err = -EINVAL;
+	} else {
+		err = sg_host_flag_user(sn, pol, key.family, &key.addr, reasons);
+		if (err == -ENOSPC)
+			NL_SET_ERR_MSG_ATTR(info->extack, nest,
+					    "host table full (the policy's max_hosts)");
+	}
+	rcu_read_unlock();
 	return err;
 }
 
@@ -945,6 +1023,13 @@ static const struct genl_ops sg_genl_ops[] = {
 		.cmd = SMTPGATE_CMD_HOST_FORGET,
 		.doit = sg_nl_host_forget_doit,
 		.policy = sg_host_forget_policy,
+		.maxattr = SMTPGATE_A_MAX,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SMTPGATE_CMD_HOST_FLAG,
+		.doit = sg_nl_host_flag_doit,
+		.policy = sg_host_flag_top_policy,
 		.maxattr = SMTPGATE_A_MAX,
 		.flags = GENL_ADMIN_PERM,
 	},

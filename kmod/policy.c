@@ -18,6 +18,7 @@ static const char *const sg_action_names[__SMTPGATE_ACTION_MAX] = {
 	[SMTPGATE_ACTION_LOG] = "log",
 	[SMTPGATE_ACTION_DROPLOG] = "droplog",
 	[SMTPGATE_ACTION_REDIRECT] = "redirect",
+	[SMTPGATE_ACTION_TRAP] = "trap",
 };
 
 const char *sg_action_name(u8 action)
@@ -59,6 +60,7 @@ struct sg_policy *sg_policy_alloc(void)
 	pol->host_prefix[1] = 64;
 	pol->max_hosts = SG_DEFAULT_MAX_HOSTS;
 	pol->max_bans = SG_DEFAULT_MAX_BANS;
+	pol->inspect_bytes = SMTPGATE_DEFAULT_INSPECT_BYTES;
 	return pol;
 }
 
@@ -212,6 +214,40 @@ u8 sg_policy_action(const struct sg_policy *pol, const struct sg_flow *flow)
 	return pol->action;
 }
 
+static const char sg_msg_tunnel_redirect[] =
+	"tunnel_action: tunnelled SMTP cannot be redirected; use drop, log or droplog";
+static const char sg_msg_tunnel_trap[] =
+	"tunnel_action: tunnelled SMTP cannot be trapped; use drop, log or droplog";
+static const char sg_msg_redirect[] =
+	"action: redirect needs a submission server (SMTPGATE_A_POLICY_SUBMISSION4 or 6)";
+static const char sg_msg_trap[] =
+	"action: trap needs trap_port, the port of smtpgated's trap listener";
+
+/**
+ * sg_policy_check() - the rules that tie policy fields together
+ * @pol:	a policy about to be installed
+ * @attr:	set to the SMTPGATE_A_POLICY_* attribute to blame
+ *
+ * One place for module parameters and netlink alike.
+ *
+ * Return: NULL when @pol holds together, else a static message.
+ */
+const char *sg_policy_check(const struct sg_policy *pol, int *attr)
+{
+	*attr = SMTPGATE_A_POLICY_TUNNEL_ACTION;
+	if (pol->tunnel_action == SMTPGATE_ACTION_REDIRECT)
+		return sg_msg_tunnel_redirect;
+	if (pol->tunnel_action == SMTPGATE_ACTION_TRAP)
+		return sg_msg_tunnel_trap;
+	*attr = SMTPGATE_A_POLICY_ACTION;
+	if (pol->action == SMTPGATE_ACTION_REDIRECT &&
+	    !pol->has_submission[0] && !pol->has_submission[1])
+		return sg_msg_redirect;
+	if (pol->action == SMTPGATE_ACTION_TRAP && !pol->trap_port)
+		return sg_msg_trap;
+	return NULL;
+}
+
 static bool sg_action_logs(u8 action)
 {
 	return action == SMTPGATE_ACTION_LOG ||
@@ -231,11 +267,14 @@ static bool sg_needs_hooks(struct sg_net *sn, const struct sg_policy *pol)
 
 /*
  * Conntrack costs every packet of the namespace once taken, so only a
- * policy that redirects asks for it.
+ * policy that rewrites connections (redirect, trap) or follows sessions
+ * (inspection) asks for it.
  */
 static bool sg_needs_nat(const struct sg_policy *pol)
 {
-	return sg_polices(pol) && pol->action == SMTPGATE_ACTION_REDIRECT;
+	return sg_polices(pol) && (pol->action == SMTPGATE_ACTION_REDIRECT ||
+				   pol->action == SMTPGATE_ACTION_TRAP ||
+				   pol->inspect);
 }
 
 static bool sg_needs_log(const struct sg_policy *pol)

@@ -66,6 +66,10 @@ struct sg_prefix_set {
  * @dest_limit:	distinct destinations per window that flag a host (0: off)
  * @max_hosts:	host table cap
  * @max_bans:	ban table cap
+ * @inspect:	queue plaintext port-25 sessions to @inspect_queue
+ * @inspect_queue: NFQUEUE number for smtpgated's inspection
+ * @inspect_bytes: bytes queued per session and direction
+ * @trap_port:	smtpgated's trap listener on the gateway; 0: none
  * @generation:	bumped by every install
  *
  * Readers (the packet path) see one generation or the next, never a mix.
@@ -93,6 +97,10 @@ struct sg_policy {
 	u32 dest_limit;
 	u32 max_hosts;
 	u32 max_bans;
+	bool inspect;
+	u16 inspect_queue;
+	u32 inspect_bytes;
+	u16 trap_port;
 	u32 generation;
 };
 
@@ -181,6 +189,7 @@ int sg_prefix_init(struct sg_prefix *p, u8 family,
 bool sg_prefix_set_match(const struct sg_prefix_set *set, u8 family,
 			 const union nf_inet_addr *addr);
 u8 sg_policy_action(const struct sg_policy *pol, const struct sg_flow *flow);
+const char *sg_policy_check(const struct sg_policy *pol, int *attr);
 int sg_policy_install(struct sg_net *sn, struct sg_policy *pol);
 int sg_hooks_for_bans(struct sg_net *sn);
 void sg_policy_release(struct sg_net *sn);
@@ -190,9 +199,20 @@ int sg_action_parse(const char *s);
 /* hooks.c */
 int sg_hooks_register(struct net *net);
 void sg_hooks_unregister(struct net *net);
+struct nf_conn;
+const struct sg_ban *sg_banned(struct sg_net *sn, const struct sg_policy *pol,
+			       const struct sg_flow *flow);
+void sg_log(struct sk_buff *skb, const struct nf_hook_state *state,
+	    const struct sg_flow *flow);
+unsigned int sg_inspect_reply(struct sg_net *sn, const struct sg_policy *pol,
+			      struct sk_buff *skb, u8 family);
+bool sg_inspect_wanted(const struct sg_policy *pol, struct sk_buff *skb,
+		       const struct sg_flow *flow);
 
 /* nat.c */
 int sg_nat_register(struct net *net);
+unsigned int sg_dnat(struct nf_conn *ct, const union nf_inet_addr *addr,
+		     u16 port);
 void sg_nat_unregister(struct net *net);
 
 /* hosts.c */
@@ -206,6 +226,10 @@ void sg_host_account(struct sg_net *sn, const struct sg_policy *pol,
 		     const struct sg_flow *flow, u8 verdict);
 void sg_hosts_evict_work(struct work_struct *work);
 void sg_host_end_episode(struct sg_net *sn, const struct sg_key *ban);
+bool sg_host_flagged(struct sg_net *sn, u8 family,
+		     const union nf_inet_addr *addr);
+int sg_host_flag_user(struct sg_net *sn, const struct sg_policy *pol,
+		      u8 family, const union nf_inet_addr *addr, u8 reasons);
 int sg_host_fill(struct sk_buff *skb, const struct sg_host *h, u32 window);
 int sg_host_get_reply(struct sg_net *sn, u8 family,
 		      const union nf_inet_addr *addr, struct sk_buff *skb);
@@ -249,6 +273,10 @@ u32 sg_bans_count(struct sg_net *sn);
 size_t sg_ban_bytes(void);
 int sg_bans_cache_init(void);
 void sg_bans_cache_exit(void);
+
+/* xt.c */
+int sg_xt_init(void);
+void sg_xt_exit(void);
 
 /* netlink.c */
 int sg_genl_init(void);

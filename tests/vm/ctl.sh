@@ -67,7 +67,7 @@ test_policy() {
 		"policy set foo=1: usage" policy set foo=1
 	ctl_expect 2 "smtpgatectl: policy set: 'internal' is not KEY=VALUE with a known KEY" \
 		"policy set internal: usage" policy set internal
-	ctl_expect 2 "smtpgatectl: policy set action=Drop: 'Drop' is not drop, log, droplog or redirect" \
+	ctl_expect 2 "smtpgatectl: policy set action=Drop: 'Drop' is not drop, log, droplog, redirect or trap" \
 		"policy set action=Drop: exact keywords only" policy set action=Drop
 	ctl_expect 2 "smtpgatectl: policy set internal=192.0.2.1/24: cannot parse '192.0.2.1/24': host bits set past /24 (the prefix is 192.0.2.0/24)" \
 		"policy set internal=192.0.2.1/24: host bits" policy set internal=192.0.2.1/24
@@ -376,8 +376,8 @@ bans_text() {
 
 stats_text() {
 	has_lines "$(ctl stats)" \
-		'^CLASS  *PASS  *DROP  *LOG  *DROPLOG  *REDIRECT  *BANNED$' \
-		'^smtp4  *0  *20  *0  *0  *0  *0$' '^hosts: *1$'
+		'^CLASS  *PASS  *DROP  *LOG  *DROPLOG  *REDIRECT  *BANNED  *TRAP  *QUEUE$' \
+		'^smtp4  *0  *20  *0  *0  *0  *0  *0  *0$' '^hosts: *1$'
 }
 
 spambot_flagged() {

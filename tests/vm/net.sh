@@ -85,6 +85,15 @@ TAP_OK=0 TAP_FAIL=0 TAP_SKIP=0
 
 # ---- topology ------------------------------------------------------------
 
+# Sleeps SECS without a process: a read that times out on a pipe nobody
+# writes to (we hold its write end too).
+exec {NAP_FD}<> <(:)
+nap() # SECS
+{
+	read -r -t "$1" -u "$NAP_FD" _
+	return 0
+}
+
 # Runs "$@" on the gateway.
 gw() {
 	if [[ -n $NET_GW_NS ]]; then
@@ -109,127 +118,176 @@ net_bg() # ROLE CMD...
 	NET_PIDS+=($!)
 }
 
-gw_sysctl() # KEY VALUE: sets it, remembering the old value once
+# Sets a gateway sysctl, remembering its old value once.  Through /proc
+# when the gateway is this namespace: every process costs in the guest.
+gw_sysctl() # KEY VALUE
 {
-	[[ -v NET_SYSCTL[$1] ]] ||
-		NET_SYSCTL[$1]=$(gw sysctl -n "$1" 2>/dev/null)
-	gw sysctl -qw "$1=$2"
+	local f=/proc/sys/${1//.//} old
+	if [[ -n $NET_GW_NS ]]; then
+		[[ -v NET_SYSCTL[$1] ]] ||
+			NET_SYSCTL[$1]=$(gw sysctl -n "$1" 2>/dev/null)
+		gw sysctl -qw "$1=$2"
+		return
+	fi
+	if [[ ! -v NET_SYSCTL[$1] ]]; then
+		read -r old <"$f" || return
+		NET_SYSCTL[$1]=$old
+	fi
+	echo "$2" >"$f"
 }
 
-# No duplicate address detection anywhere: addresses are usable at once.
-ns_nodad() # NS
-{
-	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
-		net.ipv6.conf.default.accept_dad=0
-}
+# The hosts: ROLE BRIDGE-PREFIX ADDR4 ADDR6 GW4 GW6.
+NET_HOSTS=(
+	"client sgl $CLIENT4 $CLIENT6 $GW_LAN4 $GW_LAN6"
+	"spambot sgl $SPAMBOT4 $SPAMBOT6 $GW_LAN4 $GW_LAN6"
+	"mailsrv sgl $MAILSRV4 $MAILSRV6 $GW_LAN4 $GW_LAN6"
+	"submit sgd $SUBMIT4 $SUBMIT6 $GW_DMZ4 $GW_DMZ6"
+	"mx sgo $MX4 $MX6 $GW_OUT4 $GW_OUT6"
+	"peer sgo $PEER4 $PEER6 $GW_OUT4 $GW_OUT6"
+)
+# The segments: BRIDGE-PREFIX GW4 GW6 (a /24 and a /64).
+NET_SEGMENTS=(
+	"sgl $GW_LAN4 $GW_LAN6"
+	"sgd $GW_DMZ4 $GW_DMZ6"
+	"sgo $GW_OUT4 $GW_OUT6"
+)
 
-# A segment: a bridge on the gateway with the gateway's addresses.
-net_segment() # BRIDGE GW4/LEN GW6/LEN
-{
-	gw ip link add "$1" type bridge stp_state 0 forward_delay 0 \
-		mcast_snooping 0 || return
-	NET_BRIDGES+=("$1")
-	gw sysctl -qw "net.ipv6.conf.$1.accept_dad=0" &&
-	gw ip addr add "$2" dev "$1" &&
-	gw ip addr add "$3" dev "$1" nodad &&
-	gw ip link set "$1" up
-}
+# Run by sh inside a new namespace: no duplicate address detection
+# (addresses are usable at once), then the `ip -batch` commands on stdin.
+# shellcheck disable=SC2016
+NET_NS_INIT='for c in all default $(ls /proc/sys/net/ipv6/conf); do
+	echo 0 >/proc/sys/net/ipv6/conf/$c/accept_dad
+done 2>/dev/null
+exec ip -batch -'
 
-# A host: namespace ROLE with eth0 on BRIDGE, its addresses and routes.
-net_host() # ROLE BRIDGE ADDR4/LEN ADDR6/LEN GW4 GW6
-{
-	local role=$1 br=$2 ns="sg-$1-$NET_ID" veth="${1:0:3}$NET_ID"
-
-	ip netns add "$ns" || return
-	NET_NS[$role]=$ns
-	ns_nodad "$ns" &&
-	ip -n "$ns" link set lo up &&
-	gw ip link add "$veth" type veth peer name eth0 netns "$ns" &&
-	gw ip link set "$veth" master "$br" up &&
-	ip -n "$ns" addr add "$3" dev eth0 &&
-	ip -n "$ns" addr add "$4" dev eth0 nodad &&
-	ip -n "$ns" link set eth0 up &&
-	ip -n "$ns" route add default via "$5" &&
-	ip -n "$ns" -6 route add default via "$6"
-}
-
+# Builds everything with a handful of `ip -batch` runs: in the TCG guest a
+# process costs a good fraction of a second, so one per command would make
+# the setup take a minute.
 net_setup()
 {
+	local spec role br a4 a6 g4 g6 veth batch=""
+
 	NET_DIR=$(mktemp -d "/tmp/smtpgate-net.$NET_ID.XXXXXX") || return
 	chmod 755 "$NET_DIR"
 	klog_start || return
 	if [[ -n ${SMTPGATE_TEST_GW_NETNS:-} ]]; then
 		NET_GW_NS=sg-gw-$NET_ID
 		ip netns add "$NET_GW_NS" || return
-		ip -n "$NET_GW_NS" link set lo up
-		ns_nodad "$NET_GW_NS"
+		ip netns exec "$NET_GW_NS" sh -c "$NET_NS_INIT" \
+			<<<"link set lo up" || return
 	fi
 	gw_sysctl net.ipv4.ip_forward 1 &&
-	gw_sysctl net.ipv6.conf.all.forwarding 1 || return
+	gw_sysctl net.ipv6.conf.all.forwarding 1 &&
+	gw_sysctl net.ipv6.conf.default.accept_dad 0 || return
 	# nf_log only logs for the initial namespace unless this (which
 	# exists only there) is set: needed when the gateway is a namespace.
-	NET_LOG_ALL_NETNS=$(sysctl -n net.netfilter.nf_log_all_netns 2>/dev/null)
-	sysctl -qw net.netfilter.nf_log_all_netns=1 2>/dev/null
+	{ read -r NET_LOG_ALL_NETNS </proc/sys/net/netfilter/nf_log_all_netns &&
+	  echo 1 >/proc/sys/net/netfilter/nf_log_all_netns; } 2>/dev/null
 
-	net_segment "sgl$NET_ID" "$GW_LAN4/24" "$GW_LAN6/64" &&
-	net_segment "sgd$NET_ID" "$GW_DMZ4/24" "$GW_DMZ6/64" &&
-	net_segment "sgo$NET_ID" "$GW_OUT4/24" "$GW_OUT6/64" &&
-	net_host client "sgl$NET_ID" "$CLIENT4/24" "$CLIENT6/64" \
-		"$GW_LAN4" "$GW_LAN6" &&
-	net_host spambot "sgl$NET_ID" "$SPAMBOT4/24" "$SPAMBOT6/64" \
-		"$GW_LAN4" "$GW_LAN6" &&
-	net_host mailsrv "sgl$NET_ID" "$MAILSRV4/24" "$MAILSRV6/64" \
-		"$GW_LAN4" "$GW_LAN6" &&
-	net_host submit "sgd$NET_ID" "$SUBMIT4/24" "$SUBMIT6/64" \
-		"$GW_DMZ4" "$GW_DMZ6" &&
-	net_host mx "sgo$NET_ID" "$MX4/24" "$MX6/64" \
-		"$GW_OUT4" "$GW_OUT6" &&
-	net_host peer "sgo$NET_ID" "$PEER4/24" "$PEER6/64" \
-		"$GW_OUT4" "$GW_OUT6"
+	# The namespaces; then on the gateway the bridges and the veths (each
+	# host's end straight into its namespace); then each host's side.
+	for spec in "${NET_HOSTS[@]}"; do
+		read -r role _ <<<"$spec"
+		NET_NS[$role]=sg-$role-$NET_ID
+		batch+="netns add ${NET_NS[$role]}"$'\n'
+	done
+	ip -batch - <<<"$batch" || return
+	batch=
+	for spec in "${NET_SEGMENTS[@]}"; do
+		read -r br g4 g6 <<<"$spec"
+		NET_BRIDGES+=("$br$NET_ID")
+		batch+="link add $br$NET_ID type bridge stp_state 0 forward_delay 0 mcast_snooping 0
+addr add $g4/24 dev $br$NET_ID
+addr add $g6/64 dev $br$NET_ID nodad
+link set $br$NET_ID up
+"
+	done
+	for spec in "${NET_HOSTS[@]}"; do
+		read -r role br _ <<<"$spec"
+		veth=${role:0:3}$NET_ID
+		batch+="link add $veth type veth peer name eth0 netns ${NET_NS[$role]}
+link set $veth master $br$NET_ID up
+"
+	done
+	gw ip -batch - <<<"$batch" || return
+	for spec in "${NET_HOSTS[@]}"; do
+		read -r role br a4 a6 g4 g6 <<<"$spec"
+		ip netns exec "${NET_NS[$role]}" sh -c "$NET_NS_INIT" <<-EOF || return
+		link set lo up
+		addr add $a4/24 dev eth0
+		addr add $a6/64 dev eth0 nodad
+		link set eth0 up
+		route add default via $g4
+		route add default via $g6
+		EOF
+	done
 }
 
+# The processes in our namespaces, in bash: -ef compares the namespace
+# files' inodes, no ip(8) needed.
+net_ns_pids()
+{
+	local p ns
+	for p in /proc/[0-9]*; do
+		for ns in "${NET_NS[@]}"; do
+			if [[ $p/ns/net -ef /run/netns/$ns ]]; then
+				echo "${p#/proc/}"
+				break
+			fi
+		done
+	done 2>/dev/null
+}
+
+# Does nothing run in namespace NS?
 net_ns_empty() # NS
 {
-	[[ -z $(ip netns pids "$1" 2>/dev/null) ]]
+	local p
+	for p in /proc/[0-9]*; do
+		[[ $p/ns/net -ef /run/netns/$1 ]] && return 1
+	done 2>/dev/null
+	return 0
+}
+
+net_ns_quiet()
+{
+	[[ -z $(net_ns_pids) ]]
 }
 
 net_cleanup()
 {
-	local pid ns br key
+	local pid batch=""
 
-	for pid in "${NET_PIDS[@]}"; do
+	# What we started, then whatever else still runs in our namespaces
+	# (daemons that detached from the pids we know): ours too.
+	for pid in "${NET_PIDS[@]}" $(net_ns_pids); do
 		kill "$pid" 2>/dev/null
-	done
-	# Whatever still runs in our namespaces (daemons that detached from
-	# the pids we know) was started by us too.
-	for ns in "${NET_NS[@]}"; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do
-			kill "$pid" 2>/dev/null
-		done
 	done
 	for pid in "${NET_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null
 	done
-	for ns in "${NET_NS[@]}"; do
-		poll_until 5 net_ns_empty "$ns" ||
-			for pid in $(ip netns pids "$ns" 2>/dev/null); do
-				kill -KILL "$pid" 2>/dev/null
-			done
-		ip netns del "$ns" 2>/dev/null
+	poll_until 5 net_ns_quiet ||
+		for pid in $(net_ns_pids); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+	for pid in "${NET_NS[@]}"; do
+		batch+="netns del $pid"$'\n'
 	done
-	for br in "${NET_BRIDGES[@]}"; do
-		gw ip link del "$br" 2>/dev/null
+	[[ -n $batch ]] && ip -force -batch - <<<"$batch" 2>/dev/null
+	batch=
+	for pid in "${NET_BRIDGES[@]}"; do
+		batch+="link del $pid"$'\n'
 	done
-	for key in "${!NET_SYSCTL[@]}"; do
-		[[ -n ${NET_SYSCTL[$key]} ]] &&
-			gw sysctl -qw "$key=${NET_SYSCTL[$key]}" 2>/dev/null
+	[[ -n $batch ]] && gw ip -force -batch - <<<"$batch" 2>/dev/null
+	for pid in "${!NET_SYSCTL[@]}"; do
+		[[ -n ${NET_SYSCTL[$pid]} ]] &&
+			gw_sysctl "$pid" "${NET_SYSCTL[$pid]}" 2>/dev/null
 	done
 	[[ -n $NET_LOG_ALL_NETNS ]] &&
-		sysctl -qw "net.netfilter.nf_log_all_netns=$NET_LOG_ALL_NETNS"
+		echo "$NET_LOG_ALL_NETNS" >/proc/sys/net/netfilter/nf_log_all_netns
 	[[ -n $NET_GW_NS ]] && ip netns del "$NET_GW_NS" 2>/dev/null
 	[[ -n $NET_DIR ]] && rm -rf "$NET_DIR"
-	NET_NS=() NET_PIDS=() NET_BRIDGES=() NET_SYSCTL=() NET_DIR=
-	NET_LOG_ALL_NETNS=
+	NET_NS=() NET_PIDS=() NET_BRIDGES=() NET_SYSCTL=() NET_DIR=""
+	NET_LOG_ALL_NETNS=""
 	return 0
 }
 
@@ -455,7 +513,7 @@ sg_unload()
 # insmod does not resolve dependencies: load them once.
 sg_deps()
 {
-	modprobe -a nf_conntrack nf_nat nf_log_syslog nf_defrag_ipv4 \
+	modprobe -a x_tables nf_conntrack nf_nat nf_log_syslog nf_defrag_ipv4 \
 		nf_defrag_ipv6
 }
 
@@ -683,13 +741,14 @@ sniff_done()
 
 # Did the sniffer see its packet within TENTHS tenths of a second?  Stops
 # it if not.  The clock starts after the packet was sent, so a slow guest
-# makes a check slower, not wrong.
+# makes a check slower, not wrong.  Wall-clock time: a loop of sleep(1)
+# processes would take many times longer than it counts in the guest.
 sniff_wait() # TENTHS
 {
-	local i
-	for ((i = 0; i < $1; i++)); do
-		sniff_done && break
-		sleep 0.1
+	local end=$((${EPOCHREALTIME/[.,]/} + $1 * 100000))
+	until sniff_done; do
+		((${EPOCHREALTIME/[.,]/} < end)) || break
+		nap 0.05
 	done
 	if ! sniff_done; then
 		kill "$SNIFF_PID" 2>/dev/null

@@ -22,6 +22,7 @@ static const struct {
 	{ SMTPGATE_REASON_BLOCKED, "blocked" },
 	{ SMTPGATE_REASON_DESTINATIONS, "destinations" },
 	{ SMTPGATE_REASON_TUNNEL, "tunnel" },
+	{ SMTPGATE_REASON_DIALOGUE, "dialogue" },
 };
 
 static uint64_t attempts_total(const struct sgnl_host *h)

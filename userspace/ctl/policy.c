@@ -21,7 +21,7 @@
 
 enum key_type {
 	K_PREFIXES, K_ACTION, K_SUBMISSION, K_PORTS, K_U8, K_U16, K_U32,
-	K_BOOL, K_SCOPE,
+	K_BOOL, K_SCOPE, K_OPT_U16,	/* K_OPT_U16: "off" or a number */
 };
 
 struct key {
@@ -54,6 +54,9 @@ static const struct key keys[] = {
 	KEY(host_prefix6, HOST_PREFIX6, K_U8),
 	KEY(max_hosts, MAX_HOSTS, K_U32),
 	KEY(max_bans, MAX_BANS, K_U32),
+	KEY(inspect_queue, INSPECT_QUEUE, K_OPT_U16),
+	KEY(inspect_bytes, INSPECT_BYTES, K_U32),
+	KEY(trap_port, TRAP_PORT, K_OPT_U16),
 };
 
 #define HAS(a)	SGNL_POLICY_HAS(SMTPGATE_A_POLICY_##a)
@@ -124,6 +127,13 @@ static void print_key(const struct sgnl_policy *p, const struct key *k)
 	case K_U16:
 		out_uint(OUT_ANY, k->name, k->name,
 			 *(const uint16_t *)(base + k->off));
+		break;
+	case K_OPT_U16:
+		if (p->has & SGNL_POLICY_HAS(k->attr))
+			out_uint(OUT_ANY, k->name, k->name,
+				 *(const uint16_t *)(base + k->off));
+		else
+			out_str(OUT_ANY, k->name, k->name, "off");
 		break;
 	case K_U32:
 		out_uint(OUT_ANY, k->name, k->name,
@@ -269,7 +279,7 @@ static int set_key(struct sgnl_policy *p, const struct key *k, char *v,
 		break;
 	case K_ACTION:
 		ret = set_name(sgnl_action_parse(v), v,
-			       "drop, log, droplog or redirect", err, len);
+			       "drop, log, droplog, redirect or trap", err, len);
 		if (ret >= 0)
 			*(uint8_t *)(base + k->off) = ret;
 		break;
@@ -299,6 +309,15 @@ static int set_key(struct sgnl_policy *p, const struct key *k, char *v,
 		ret = set_number(v, UINT32_MAX, &n, err, len);
 		if (!ret)
 			*(uint32_t *)(base + k->off) = n;
+		break;
+	case K_OPT_U16:
+		if (!strcmp(v, "off")) {
+			p->has &= ~SGNL_POLICY_HAS(k->attr);
+			return 0;
+		}
+		ret = set_number(v, UINT16_MAX, &n, err, len);
+		if (!ret)
+			*(uint16_t *)(base + k->off) = n;
 		break;
 	}
 	if (ret < 0)

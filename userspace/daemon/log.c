@@ -197,7 +197,7 @@ const char *host_str(const struct sg_prefix *p, char *buf, size_t len)
 const char *reasons_str(uint32_t reasons, char *buf, size_t len)
 {
 	static const char *const names[] = {
-		"rate", "blocked", "destinations", "tunnel",
+		"rate", "blocked", "destinations", "tunnel", "dialogue",
 	};
 	size_t i, used = 0;
 

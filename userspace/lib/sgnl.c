@@ -569,6 +569,9 @@ static int put_policy_scalars(struct nl_msg *msg, const struct sgnl_policy *p)
 	PUT(HOST_PREFIX6, u8, p->host_prefix6);
 	PUT(MAX_HOSTS, u32, p->max_hosts);
 	PUT(MAX_BANS, u32, p->max_bans);
+	PUT(INSPECT_QUEUE, u16, p->inspect_queue);
+	PUT(INSPECT_BYTES, u32, p->inspect_bytes);
+	PUT(TRAP_PORT, u16, p->trap_port);
 #undef PUT
 	if (!ret && HAS(p, SUBMISSION4))
 		ret = nla_put(msg, SMTPGATE_A_POLICY_SUBMISSION4,
@@ -707,6 +710,9 @@ static struct nla_policy policy_nla[SMTPGATE_A_POLICY_MAX + 1] = {
 	[SMTPGATE_A_POLICY_MAX_HOSTS]	= { .type = NLA_U32 },
 	[SMTPGATE_A_POLICY_MAX_BANS]	= { .type = NLA_U32 },
 	[SMTPGATE_A_POLICY_GENERATION]	= { .type = NLA_U32 },
+	[SMTPGATE_A_POLICY_INSPECT_QUEUE] = { .type = NLA_U16 },
+	[SMTPGATE_A_POLICY_INSPECT_BYTES] = { .type = NLA_U32 },
+	[SMTPGATE_A_POLICY_TRAP_PORT]	= { .type = NLA_U16 },
 };
 
 static struct nla_policy stats_nla[SMTPGATE_A_STATS_MAX + 1] = {
@@ -885,6 +891,9 @@ static void get_policy_scalars(struct nlattr **tb, struct sgnl_policy *p)
 	GET(MAX_HOSTS, u32, max_hosts);
 	GET(MAX_BANS, u32, max_bans);
 	GET(GENERATION, u32, generation);
+	GET(INSPECT_QUEUE, u16, inspect_queue);
+	GET(INSPECT_BYTES, u32, inspect_bytes);
+	GET(TRAP_PORT, u16, trap_port);
 #undef GET
 }
 
@@ -1006,12 +1015,14 @@ void sgnl_policy_defaults(struct sgnl_policy *p)
 	p->host_prefix6 = 64;
 	p->max_hosts = 65536;
 	p->max_bans = 1048576;
+	p->inspect_bytes = SMTPGATE_DEFAULT_INSPECT_BYTES;
 #define H(a) SGNL_POLICY_HAS(SMTPGATE_A_POLICY_##a)
 	p->has = H(ACTION) | H(TUNNEL_ACTION) | H(SUBMISSION_PORT) |
 		 H(SUBMISSION_TLS_PORT) | H(PORTS) | H(WINDOW) |
 		 H(RATE_LIMIT) | H(BLOCKED_LIMIT) | H(DEST_LIMIT) |
 		 H(FLAG_TUNNEL) | H(BAN_SCOPE) | H(HOST_PREFIX4) |
-		 H(HOST_PREFIX6) | H(MAX_HOSTS) | H(MAX_BANS);
+		 H(HOST_PREFIX6) | H(MAX_HOSTS) | H(MAX_BANS) |
+		 H(INSPECT_BYTES);
 #undef H
 }
 
@@ -1133,6 +1144,29 @@ int sgnl_host_forget(struct sgnl *h, const struct sg_prefix *addr)
 		if (ret < 0)
 			return build_error(h, msg, ret, "cannot forget the host");
 	}
+	return request_ack(h, msg);
+}
+
+/* Flags a host from userspace: @reasons are SMTPGATE_REASON_* bits. */
+int sgnl_host_flag(struct sgnl *h, const struct sg_prefix *addr,
+		   uint32_t reasons)
+{
+	struct nl_msg *msg = sgnl_msg(h, SMTPGATE_CMD_HOST_FLAG, 0, 0);
+	struct nlattr *nest;
+	int ret;
+
+	if (!msg)
+		return fail(h, -ENOMEM, "cannot build the request");
+	nest = nest_start(msg, SMTPGATE_A_HOST);
+	if (!nest)
+		return build_error(h, msg, -NLE_NOMEM, "cannot flag the host");
+	ret = put_prefix(msg, SMTPGATE_A_HOST_FAMILY, SMTPGATE_A_HOST_ADDR, 0,
+			 addr);
+	if (!ret)
+		ret = nla_put_u32(msg, SMTPGATE_A_HOST_REASONS, reasons);
+	ret = nest_end(msg, nest, ret);
+	if (ret < 0)
+		return build_error(h, msg, ret, "cannot flag the host");
 	return request_ack(h, msg);
 }
 
@@ -1703,6 +1737,9 @@ static const char *const policy_attr_names[] = {
 	[SMTPGATE_A_POLICY_MAX_HOSTS] = "max_hosts",
 	[SMTPGATE_A_POLICY_MAX_BANS] = "max_bans",
 	[SMTPGATE_A_POLICY_GENERATION] = "generation",
+	[SMTPGATE_A_POLICY_INSPECT_QUEUE] = "inspect_queue",
+	[SMTPGATE_A_POLICY_INSPECT_BYTES] = "inspect_bytes",
+	[SMTPGATE_A_POLICY_TRAP_PORT] = "trap_port",
 };
 
 static const char *const top_attr_names[] = {
@@ -1846,6 +1883,7 @@ static const char *const action_names[] = {
 	[SMTPGATE_ACTION_LOG]		= "log",
 	[SMTPGATE_ACTION_DROPLOG]	= "droplog",
 	[SMTPGATE_ACTION_REDIRECT]	= "redirect",
+	[SMTPGATE_ACTION_TRAP]		= "trap",
 };
 
 static const char *const scope_names[] = {
@@ -1868,6 +1906,8 @@ static const char *const verdict_names[] = {
 	[SMTPGATE_VERDICT_DROPLOG]	= "droplog",
 	[SMTPGATE_VERDICT_REDIRECT]	= "redirect",
 	[SMTPGATE_VERDICT_BANNED]	= "banned",
+	[SMTPGATE_VERDICT_TRAP]		= "trap",
+	[SMTPGATE_VERDICT_QUEUE]	= "queue",
 };
 
 static const char *const cmd_names[] = {
@@ -1884,6 +1924,7 @@ static const char *const cmd_names[] = {
 	[SMTPGATE_CMD_BAN_ADDED]	= "ban-added",
 	[SMTPGATE_CMD_BAN_EXPIRED]	= "ban-expired",
 	[SMTPGATE_CMD_BAN_REMOVED]	= "ban-removed",
+	[SMTPGATE_CMD_HOST_FLAG]	= "host-flag",
 };
 
 

@@ -107,6 +107,9 @@ struct sgnl_policy {
 	uint8_t host_prefix6;
 	uint32_t max_hosts;
 	uint32_t max_bans;
+	uint16_t inspect_queue;		/* with its has-bit only */
+	uint32_t inspect_bytes;
+	uint16_t trap_port;		/* with its has-bit only */
 	uint32_t generation;		/* get only */
 };
 
@@ -199,6 +202,8 @@ int sgnl_host_get(struct sgnl *h, const struct sg_prefix *addr,
 int sgnl_host_list(struct sgnl *h, bool flagged_only,
 		   sgnl_host_fn fn, void *arg);
 int sgnl_host_forget(struct sgnl *h, const struct sg_prefix *addr);
+int sgnl_host_flag(struct sgnl *h, const struct sg_prefix *addr,
+		   uint32_t reasons);
 
 /* Bans per batch message: as many as fit in SGNL_BATCH_BYTES. */
 #define SGNL_BATCH_BYTES	65536

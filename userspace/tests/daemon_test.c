@@ -1446,7 +1446,7 @@ TEST(log_format)
 	kv_time(&kv, "until", 1700000000);
 	EXPECT_STREQ("action=ban host=2001:db8:1::/64 reason=rate,destinations duration=1h30m was=permanent note=\"say \\\"hi\\\"\\\\\\x0a\" empty=\"\" until=2023-11-14T22:13:20Z",
 		     kv.buf);
-	EXPECT_STREQ("rate,blocked,destinations,tunnel",
+	EXPECT_STREQ("rate,blocked,destinations,tunnel,dialogue",
 		     reasons_str(SMTPGATE_REASON_ALL, buf, sizeof(buf)));
 	EXPECT_STREQ("none", reasons_str(0, buf, sizeof(buf)));
 	p = pfx("192.0.2.66");

@@ -278,7 +278,12 @@ static void full_policy(struct sgnl_policy *p, bool v6)
 	p->host_prefix6 = 56;
 	p->max_hosts = 1000;
 	p->max_bans = 2000;
-	p->has |= SGNL_POLICY_HAS(SMTPGATE_A_POLICY_INTERNAL) |
+	p->inspect_queue = 7;
+	p->inspect_bytes = 8192;
+	p->trap_port = 2525;
+	p->has |= SGNL_POLICY_HAS(SMTPGATE_A_POLICY_INSPECT_QUEUE) |
+		  SGNL_POLICY_HAS(SMTPGATE_A_POLICY_TRAP_PORT) |
+		  SGNL_POLICY_HAS(SMTPGATE_A_POLICY_INTERNAL) |
 		  SGNL_POLICY_HAS(SMTPGATE_A_POLICY_EXEMPT) |
 		  SGNL_POLICY_HAS(SMTPGATE_A_POLICY_WALLED_GARDEN) |
 		  SGNL_POLICY_HAS(SMTPGATE_A_POLICY_SUBMISSION4) |
@@ -333,7 +338,11 @@ static bool policy_matches(struct __test_metadata *_metadata,
 	FIELD(submission_tls_port) FIELD(window) FIELD(rate_limit)
 	FIELD(blocked_limit) FIELD(dest_limit) FIELD(flag_tunnel)
 	FIELD(ban_scope) FIELD(host_prefix4) FIELD(host_prefix6)
-	FIELD(max_hosts) FIELD(max_bans)
+	FIELD(max_hosts) FIELD(max_bans) FIELD(inspect_bytes)
+	if (want->has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_INSPECT_QUEUE))
+		FIELD(inspect_queue)
+	if (want->has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_TRAP_PORT))
+		FIELD(trap_port)
 #undef FIELD
 #undef DIFF
 	return true;
@@ -857,6 +866,54 @@ TEST_F(nl, host_commands)
 	NL_FAILS(self->h, ENOENT, "host not tracked",
 		 sgnl_host_forget(self->h, &a4));
 	NL_OK(self->h, sgnl_host_forget(self->h, NULL));
+}
+
+/*
+ * smtpgated's inspection flags hosts through the kernel, so the flag, the
+ * event and the ban that follows are the same as for the kernel's own.
+ */
+TEST_F(nl, host_flag)
+{
+	struct sg_prefix bot = prefix("10.1.2.3"), mta = prefix("10.0.0.25");
+	struct sg_prefix outside = prefix("192.0.2.1");
+	struct sgnl_policy pol;
+	struct ev_vec e = {};
+	struct sgnl_host host;
+	struct sgnl *ev;
+
+	sgnl_policy_defaults(&pol);
+	pol.internal.n = 1;
+	pol.internal.v[0] = prefix("10.0.0.0/8");
+	pol.exempt.n = 1;
+	pol.exempt.v[0] = mta;
+	pol.has |= SGNL_POLICY_HAS(SMTPGATE_A_POLICY_INTERNAL) |
+		   SGNL_POLICY_HAS(SMTPGATE_A_POLICY_EXEMPT);
+	NL_OK(self->h, sgnl_policy_set(self->h, &pol));
+	ASSERT_EQ(0, open_events(&ev));
+
+	NL_OK(self->h, sgnl_host_flag(self->h, &bot, SMTPGATE_REASON_DIALOGUE));
+	NL_OK(self->h, sgnl_host_get(self->h, &bot, &host));
+	EXPECT_TRUE(!!(host.flags & SMTPGATE_HOST_F_FLAGGED));
+	EXPECT_EQ(SMTPGATE_REASON_DIALOGUE, host.reasons);
+	EXPECT_NE(0U, host.flagged_at);
+	EXPECT_EQ(1, wait_events(ev, &e, 1, 2000));
+	EXPECT_EQ(SMTPGATE_CMD_HOST_FLAGGED, e.v[0].cmd);
+	EXPECT_TRUE(e.v[0].has_host);
+	EXPECT_EQ(SMTPGATE_REASON_DIALOGUE, e.v[0].host.reasons);
+
+	/* Flagged already: the reasons add up, no second event. */
+	NL_OK(self->h, sgnl_host_flag(self->h, &bot, SMTPGATE_REASON_RATE));
+	NL_OK(self->h, sgnl_host_get(self->h, &bot, &host));
+	EXPECT_EQ(SMTPGATE_REASON_DIALOGUE | SMTPGATE_REASON_RATE, host.reasons);
+	EXPECT_EQ(1, wait_events(ev, &e, 2, 300));
+
+	NL_FAILS(self->h, EINVAL, "host is exempt",
+		 sgnl_host_flag(self->h, &mta, SMTPGATE_REASON_DIALOGUE));
+	NL_FAILS(self->h, EINVAL, "host is not internal",
+		 sgnl_host_flag(self->h, &outside, SMTPGATE_REASON_DIALOGUE));
+	NL_FAILS(self->h, ENOENT, "host not tracked",
+		 sgnl_host_get(self->h, &outside, &host));
+	sgnl_close(ev);
 }
 
 TEST_F(nl, stats)
@@ -2089,6 +2146,60 @@ BUILD(host_forget_v4_16_bytes)
 BAD(host_forget_v4_16_bytes, HOST_FORGET, EINVAL,
     "address length does not match the address family");
 
+BUILD(host_flag_none)
+{
+}
+BAD(host_flag_none, HOST_FLAG, EINVAL, "SMTPGATE_A_HOST is needed");
+
+/* 10.0.0.0/8 is the fixture's internal prefix. */
+BUILD(host_flag_no_reason)
+{
+	struct nlattr *n;
+
+	*blame = here(m);
+	n = nest(m, SMTPGATE_A_HOST);
+	nla_put_u16(m, SMTPGATE_A_HOST_FAMILY, AF_INET);
+	nla_put(m, SMTPGATE_A_HOST_ADDR, 4, "\x0a\x01\x02\x03");
+	end(m, n);
+}
+BAD(host_flag_no_reason, HOST_FLAG, EINVAL,
+    "SMTPGATE_A_HOST_REASONS: at least one reason is needed");
+
+BUILD(host_flag_unknown_reason)
+{
+	struct nlattr *n = nest(m, SMTPGATE_A_HOST);
+
+	nla_put_u16(m, SMTPGATE_A_HOST_FAMILY, AF_INET);
+	nla_put(m, SMTPGATE_A_HOST_ADDR, 4, "\x0a\x01\x02\x03");
+	*blame = here(m);
+	nla_put_u32(m, SMTPGATE_A_HOST_REASONS, 1U << 7);
+	end(m, n);
+}
+BAD(host_flag_unknown_reason, HOST_FLAG, EINVAL, RESERVED_BIT);
+
+BUILD(host_flag_outside)
+{
+	struct nlattr *n;
+
+	*blame = here(m);
+	n = nest(m, SMTPGATE_A_HOST);
+	put_raw(m, AF_INET, v4_addr, 4, -1);
+	nla_put_u32(m, SMTPGATE_A_HOST_REASONS, SMTPGATE_REASON_DIALOGUE);
+	end(m, n);
+}
+BAD(host_flag_outside, HOST_FLAG, EINVAL, "host is not internal");
+
+BUILD(host_flag_with_len)
+{
+	struct nlattr *n = nest(m, SMTPGATE_A_HOST);
+
+	put_raw(m, AF_INET, v4_addr, 4, -1);
+	*blame = here(m);
+	nla_put_u8(m, SMTPGATE_A_HOST_PREFIX_LEN, 24);
+	end(m, n);
+}
+BAD(host_flag_with_len, HOST_FLAG, EINVAL, UNSUPPORTED);
+
 BUILD(host_dump_quiet)
 {
 	*blame = here(m);
@@ -2253,6 +2364,19 @@ BAD(tunnel_action_redirect, POLICY_SET, EINVAL,
     "tunnel_action: tunnelled SMTP cannot be redirected");
 SCALAR(redirect_no_submission, u8, ACTION, SMTPGATE_ACTION_REDIRECT)
 BAD(redirect_no_submission, POLICY_SET, EINVAL, "action: redirect needs a submission server");
+SCALAR(tunnel_action_trap, u8, TUNNEL_ACTION, SMTPGATE_ACTION_TRAP)
+BAD(tunnel_action_trap, POLICY_SET, EINVAL,
+    "tunnel_action: tunnelled SMTP cannot be trapped");
+SCALAR(trap_no_port, u8, ACTION, SMTPGATE_ACTION_TRAP)
+BAD(trap_no_port, POLICY_SET, EINVAL, "action: trap needs trap_port");
+SCALAR(trap_port_0, u16, TRAP_PORT, 0)
+BAD(trap_port_0, POLICY_SET, ERANGE, OUT_OF_RANGE);
+SCALAR(inspect_bytes_63, u32, INSPECT_BYTES, 63)
+BAD(inspect_bytes_63, POLICY_SET, ERANGE, OUT_OF_RANGE);
+SCALAR(inspect_bytes_1m1, u32, INSPECT_BYTES, 1048577)
+BAD(inspect_bytes_1m1, POLICY_SET, ERANGE, OUT_OF_RANGE);
+SCALAR(inspect_queue_u32, u32, INSPECT_QUEUE, 1)
+BAD(inspect_queue_u32, POLICY_SET, EINVAL, BAD_LENGTH);
 SCALAR(submission4_8_bytes, u64, SUBMISSION4, 0)
 BAD(submission4_8_bytes, POLICY_SET, ERANGE, "binary attribute size out of range");
 SCALAR(submission6_4_bytes, u32, SUBMISSION6, 0)

@@ -32,6 +32,23 @@
  *                             server (conntrack NAT) when the connection is
  *                             new; what cannot be redirected is dropped.
  *                             Not valid as tunnel action.
+ *   SMTPGATE_ACTION_TRAP      let the SMTP through (inspected when a queue
+ *                             is set) until the host is flagged or banned
+ *                             with scope "smtp"; from then on its new
+ *                             port-25 connections go to smtpgated's trap
+ *                             listener on the gateway (conntrack NAT to the
+ *                             address of the interface they came in on,
+ *                             port SMTPGATE_A_POLICY_TRAP_PORT).  Not valid
+ *                             as tunnel action.
+ *
+ * Inspection
+ * ----------
+ * With SMTPGATE_A_POLICY_INSPECT_QUEUE set, plaintext port-25 sessions of
+ * internal hosts that the policy lets exist (exempt hosts, action "log" or
+ * "trap") are queued to that NFQUEUE, both directions, for their first
+ * SMTPGATE_A_POLICY_INSPECT_BYTES bytes each way (conntrack's count of IP
+ * bytes).  Only segments carrying data are queued.  The queue verdict has
+ * the bypass flag: with nobody listening, packets flow unqueued.
  *
  * Log lines carry the prefix "smtpgate: " followed by the class name.
  *
@@ -92,6 +109,12 @@
  *             rotation inside a /64 is one host
  *         SMTPGATE_A_POLICY_MAX_HOSTS: u32, 16-16777216 (65536)
  *         SMTPGATE_A_POLICY_MAX_BANS: u32, 16-16777216 (1048576)
+ *         SMTPGATE_A_POLICY_INSPECT_QUEUE: u16, NFQUEUE number for SMTP
+ *             inspection; absent: no inspection
+ *         SMTPGATE_A_POLICY_INSPECT_BYTES: u32, 64-1048576 (4096): bytes
+ *             queued per session and direction
+ *         SMTPGATE_A_POLICY_TRAP_PORT: u16, 1-65535: port of the trap
+ *             listener on the gateway; action "trap" needs it (absent)
  *         SMTPGATE_A_POLICY_GENERATION: u32, get only: bumped by every set
  *     Changing the host prefix lengths forgets every tracked host.
  *
@@ -115,9 +138,18 @@
  *         SMTPGATE_A_HOST_FLAGS: u32, SMTPGATE_HOST_F_*
  *         SMTPGATE_A_HOST_REASONS: u32, SMTPGATE_REASON_* why it was flagged
  *         SMTPGATE_A_HOST_FLAGGED_AT: u64, Unix time (flagged hosts only)
+ *         SMTPGATE_A_HOST_REASONS is also what SMTPGATE_CMD_HOST_FLAG takes
  *
  * SMTPGATE_CMD_HOST_FORGET: SMTPGATE_A_HOST with the address; -ENOENT if
  *     not tracked.  Without SMTPGATE_A_HOST: forgets every host.
+ *
+ * SMTPGATE_CMD_HOST_FLAG: flags a host found by userspace (smtpgated's
+ *     SMTP inspection).  SMTPGATE_A_HOST with _FAMILY, _ADDR and _REASONS
+ *     (SMTPGATE_REASON_DIALOGUE).  The address must be internal and not
+ *     exempt (-EINVAL).  The host is tracked if it was not; a host not yet
+ *     flagged is flagged and SMTPGATE_CMD_HOST_FLAGGED goes out as for the
+ *     kernel's own flags; an already flagged host only gains the reasons.
+ *     -ENOSPC if the host table has no room.
  *
  * SMTPGATE_CMD_BAN_ADD: one SMTPGATE_A_BAN, or SMTPGATE_A_BANS, a nest of
  *     SMTPGATE_A_BAN nests (batched; all or nothing).  Adding an existing
@@ -172,6 +204,8 @@
 #define SMTPGATE_MAX_PORTS		32
 #define SMTPGATE_MAX_BAN_TIMEOUT	315360000	/* ten years */
 #define SMTPGATE_BAN_REASON_LEN		64		/* with the NUL */
+#define SMTPGATE_DEFAULT_INSPECT_BYTES	4096
+#define SMTPGATE_SMTP_PORT		25
 
 enum smtpgate_class {
 	SMTPGATE_CLASS_OTHER,
@@ -190,6 +224,7 @@ enum smtpgate_action {
 	SMTPGATE_ACTION_LOG,
 	SMTPGATE_ACTION_DROPLOG,
 	SMTPGATE_ACTION_REDIRECT,
+	SMTPGATE_ACTION_TRAP,
 	__SMTPGATE_ACTION_MAX
 };
 
@@ -203,6 +238,8 @@ enum smtpgate_verdict {
 	SMTPGATE_VERDICT_DROPLOG,
 	SMTPGATE_VERDICT_REDIRECT,
 	SMTPGATE_VERDICT_BANNED,	/* dropped by a ban */
+	SMTPGATE_VERDICT_TRAP,		/* connection sent to the trap */
+	SMTPGATE_VERDICT_QUEUE,		/* queued for inspection, then passed */
 	__SMTPGATE_VERDICT_MAX
 };
 
@@ -232,10 +269,12 @@ enum smtpgate_scope {
 #define SMTPGATE_REASON_BLOCKED		_BITUL(1)	/* blocked attempts */
 #define SMTPGATE_REASON_DESTINATIONS	_BITUL(2)	/* distinct servers */
 #define SMTPGATE_REASON_TUNNEL		_BITUL(3)	/* tunnelled SMTP */
+#define SMTPGATE_REASON_DIALOGUE	_BITUL(4)	/* smtpgated's inspection */
 #define SMTPGATE_REASON_ALL		(SMTPGATE_REASON_RATE | \
 					 SMTPGATE_REASON_BLOCKED | \
 					 SMTPGATE_REASON_DESTINATIONS | \
-					 SMTPGATE_REASON_TUNNEL)
+					 SMTPGATE_REASON_TUNNEL | \
+					 SMTPGATE_REASON_DIALOGUE)
 
 enum smtpgate_cmd {
 	SMTPGATE_CMD_UNSPEC,
@@ -252,6 +291,7 @@ enum smtpgate_cmd {
 	SMTPGATE_CMD_BAN_ADDED,		/* event */
 	SMTPGATE_CMD_BAN_EXPIRED,	/* event */
 	SMTPGATE_CMD_BAN_REMOVED,	/* event */
+	SMTPGATE_CMD_HOST_FLAG,
 	__SMTPGATE_CMD_MAX
 };
 
@@ -309,6 +349,9 @@ enum smtpgate_policy_attr {
 	SMTPGATE_A_POLICY_MAX_HOSTS,
 	SMTPGATE_A_POLICY_MAX_BANS,
 	SMTPGATE_A_POLICY_GENERATION,
+	SMTPGATE_A_POLICY_INSPECT_QUEUE,
+	SMTPGATE_A_POLICY_INSPECT_BYTES,
+	SMTPGATE_A_POLICY_TRAP_PORT,
 	__SMTPGATE_A_POLICY_MAX
 };
 
