@@ -71,6 +71,8 @@ install: module userspace
 		$(if $(DESTDIR),INSTALL_MOD_PATH=$(DESTDIR)) modules_install
 	depmod $(if $(DESTDIR),-b $(DESTDIR)) -a $(KREL)
 	$(MAKE) -C userspace install DESTDIR=$(DESTDIR)
+	install -D -m 0644 userspace/xt/libxt_SMTPGATE.so \
+		$(DESTDIR)$$(pkg-config --variable=xtlibdir xtables)/libxt_SMTPGATE.so
 
 # The DKMS source tree: kmod/ alone builds the module (its Kbuild at the top).
 DKMS_SRC ?= /usr/src/smtpgate-$(VERSION)

@@ -213,7 +213,8 @@ static unsigned int sg_drop_banned(struct sg_net *sn,
 	sg_stats_inc(sn, flow->class, SMTPGATE_VERDICT_BANNED);
 	if (flow->class != SMTPGATE_CLASS_OTHER &&
 	    sg_prefix_set_match(&pol->internal, flow->family, &flow->saddr))
-		sg_host_account(sn, pol, flow, SMTPGATE_VERDICT_BANNED);
+		sg_host_account(sn, pol, flow, SMTPGATE_VERDICT_BANNED,
+				sg_exempt(pol, flow));
 	return NF_DROP;
 }
 
@@ -224,7 +225,7 @@ static unsigned int sg_forward(void *priv, struct sk_buff *skb,
 	const struct sg_policy *pol;
 	const struct sg_ban *ban;
 	struct sg_flow flow;
-	bool internal;
+	bool internal, exempt;
 	u8 action;
 
 	pol = rcu_dereference(sn->policy);
@@ -240,15 +241,19 @@ static unsigned int sg_forward(void *priv, struct sk_buff *skb,
 		return NF_ACCEPT;
 	}
 
+	/* Each prefix list is read once per packet. */
 	internal = sg_prefix_set_match(&pol->internal, flow.family, &flow.saddr);
-	action = sg_policy_action(pol, &flow);
+	exempt = internal && sg_exempt(pol, &flow);
+	action = internal && !exempt ? sg_class_action(pol, &flow) :
+				       SMTPGATE_ACTION_UNSPEC;
 	if (action == SMTPGATE_ACTION_REDIRECT) {
 		action = sg_redirect_leftover(pol, &flow);
 		if (action == SMTPGATE_ACTION_UNSPEC)
 			internal = false;
 	}
 	if (internal)
-		sg_host_account(sn, pol, &flow, sg_action_verdict[action]);
+		sg_host_account(sn, pol, &flow, sg_action_verdict[action],
+				exempt);
 
 	switch (action) {
 	case SMTPGATE_ACTION_LOG:

@@ -355,19 +355,20 @@ static bool sg_verdict_blocks(u8 verdict)
  * @pol:	the policy in force
  * @flow:	the classified packet (an SMTP class)
  * @verdict:	what is being done with it, enum smtpgate_verdict
+ * @exempt:	whether the source is in the policy's exempt list (the
+ *		caller matched it already: the lists are read once a packet)
  *
  * Runs in the packet path under RCU.  Connection attempts are SYNs (inner
  * SYNs for tunnels); the blocked/redirected/logged counters count packets.
  */
 void sg_host_account(struct sg_net *sn, const struct sg_policy *pol,
-		     const struct sg_flow *flow, u8 verdict)
+		     const struct sg_flow *flow, u8 verdict, bool exempt)
 {
 	struct sg_host_table *t = rcu_dereference(sn->hosts);
 	bool syn = (flow->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN;
 	struct sg_host *h;
 	struct sg_key key;
 	u32 bucket, now;
-	bool exempt;
 	u8 reasons;
 
 	if (!t)
@@ -382,7 +383,6 @@ void sg_host_account(struct sg_net *sn, const struct sg_policy *pol,
 			return;
 	}
 
-	exempt = sg_prefix_set_match(&pol->exempt, flow->family, &flow->saddr);
 	if (exempt && !(READ_ONCE(h->flags) & SMTPGATE_HOST_F_EXEMPT)) {
 		spin_lock_bh(&t->lock);
 		WRITE_ONCE(h->flags, h->flags | SMTPGATE_HOST_F_EXEMPT);

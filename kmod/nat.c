@@ -110,7 +110,7 @@ static unsigned int sg_nat_trap(struct sg_net *sn, const struct sg_policy *pol,
 		return NF_ACCEPT;
 
 	sg_stats_inc(sn, flow->class, SMTPGATE_VERDICT_TRAP);
-	sg_host_account(sn, pol, flow, SMTPGATE_VERDICT_TRAP);
+	sg_host_account(sn, pol, flow, SMTPGATE_VERDICT_TRAP, false);
 	return sg_dnat(ct, &local, pol->trap_port);
 }
 
@@ -150,7 +150,7 @@ static unsigned int sg_nat_lookup(void *priv, struct sk_buff *skb,
 
 	/* Counted here, once per connection: FORWARD sees it as port 587. */
 	sg_stats_inc(sn, class, SMTPGATE_VERDICT_REDIRECT);
-	sg_host_account(sn, pol, &flow, SMTPGATE_VERDICT_REDIRECT);
+	sg_host_account(sn, pol, &flow, SMTPGATE_VERDICT_REDIRECT, false);
 
 	return sg_dnat(ct, &pol->submission[f], port);
 }

@@ -208,10 +208,7 @@ u8 sg_policy_action(const struct sg_policy *pol, const struct sg_flow *flow)
 	if (!sg_prefix_set_match(&pol->internal, flow->family, &flow->saddr) ||
 	    sg_prefix_set_match(&pol->exempt, flow->family, &flow->saddr))
 		return SMTPGATE_ACTION_UNSPEC;
-	if (flow->class == SMTPGATE_CLASS_TEREDO ||
-	    flow->class == SMTPGATE_CLASS_SIXIN4)
-		return pol->tunnel_action;
-	return pol->action;
+	return sg_class_action(pol, flow);
 }
 
 static const char sg_msg_tunnel_redirect[] =
@@ -369,7 +366,7 @@ static struct sg_host_table *sg_hosts_for(struct sg_net *sn,
 	struct sg_host_table *t;
 
 	*err = 0;
-	if (!sg_polices(pol))
+	if (!sg_polices(pol) && !sn->xt_rules)
 		return NULL;
 	if (sg_host_table_fits(cur, pol))
 		return cur;
@@ -437,6 +434,44 @@ int sg_hooks_for_bans(struct sg_net *sn)
 		err = sg_hooks_register(sn->net);
 		sn->hooks_on = !err;
 	}
+	mutex_unlock(&sn->lock);
+	return err;
+}
+
+/**
+ * sg_hosts_for_rules() - count the namespace's SMTPGATE rules
+ * @sn:		the namespace
+ * @get:	a rule is being added (true) or removed (false)
+ *
+ * A ruleset that uses the target tracks hosts even when the policy polices
+ * no internal prefix (the rules choose the hosts).  The table stays until
+ * a policy without rules replaces it, or the namespace goes: never freed
+ * under a rule's feet.
+ *
+ * Return: 0, or -ENOMEM when the first rule cannot have its table.
+ */
+int sg_hosts_for_rules(struct sg_net *sn, bool get)
+{
+	const struct sg_policy *pol;
+	struct sg_host_table *t;
+	int err = 0;
+
+	mutex_lock(&sn->lock);
+	if (!get) {
+		sn->xt_rules--;
+		goto out;
+	}
+	pol = rcu_dereference_protected(sn->policy, lockdep_is_held(&sn->lock));
+	if (pol && !rcu_access_pointer(sn->hosts)) {
+		t = sg_host_table_new(pol, ++sn->generation);
+		if (!t) {
+			err = -ENOMEM;
+			goto out;
+		}
+		rcu_assign_pointer(sn->hosts, t);
+	}
+	sn->xt_rules++;
+out:
 	mutex_unlock(&sn->lock);
 	return err;
 }

@@ -148,6 +148,7 @@ struct sg_net {
 	bool hooks_on;
 	bool nat_on;
 	bool log_on;
+	u32 xt_rules;			/* SMTPGATE rules: they need a host table */
 	u32 generation;
 	struct sg_stats __percpu *stats;
 	struct sg_bans bans;
@@ -189,9 +190,27 @@ int sg_prefix_init(struct sg_prefix *p, u8 family,
 bool sg_prefix_set_match(const struct sg_prefix_set *set, u8 family,
 			 const union nf_inet_addr *addr);
 u8 sg_policy_action(const struct sg_policy *pol, const struct sg_flow *flow);
+
+/* The policy's action for a policed (internal, not exempt) source. */
+static inline u8 sg_class_action(const struct sg_policy *pol,
+				 const struct sg_flow *flow)
+{
+	if (flow->class == SMTPGATE_CLASS_TEREDO ||
+	    flow->class == SMTPGATE_CLASS_SIXIN4)
+		return pol->tunnel_action;
+	return pol->action;
+}
+
+static inline bool sg_exempt(const struct sg_policy *pol,
+			     const struct sg_flow *flow)
+{
+	return sg_prefix_set_match(&pol->exempt, flow->family, &flow->saddr);
+}
+
 const char *sg_policy_check(const struct sg_policy *pol, int *attr);
 int sg_policy_install(struct sg_net *sn, struct sg_policy *pol);
 int sg_hooks_for_bans(struct sg_net *sn);
+int sg_hosts_for_rules(struct sg_net *sn, bool get);
 void sg_policy_release(struct sg_net *sn);
 const char *sg_action_name(u8 action);
 int sg_action_parse(const char *s);
@@ -223,7 +242,7 @@ bool sg_host_table_fits(const struct sg_host_table *t,
 			const struct sg_policy *pol);
 void sg_host_table_free(struct sg_host_table *t);
 void sg_host_account(struct sg_net *sn, const struct sg_policy *pol,
-		     const struct sg_flow *flow, u8 verdict);
+		     const struct sg_flow *flow, u8 verdict, bool exempt);
 void sg_hosts_evict_work(struct work_struct *work);
 void sg_host_end_episode(struct sg_net *sn, const struct sg_key *ban);
 bool sg_host_flagged(struct sg_net *sn, u8 family,

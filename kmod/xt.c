@@ -50,11 +50,11 @@ static unsigned int sg_xt_redirect(struct sg_net *sn,
 	    flow->dport == htons(SG_SMTPS_PORT) || !ct ||
 	    (ctinfo != IP_CT_NEW && ctinfo != IP_CT_RELATED)) {
 		sg_stats_inc(sn, flow->class, SMTPGATE_VERDICT_DROP);
-		sg_host_account(sn, pol, flow, SMTPGATE_VERDICT_DROP);
+		sg_host_account(sn, pol, flow, SMTPGATE_VERDICT_DROP, false);
 		return NF_DROP;
 	}
 	sg_stats_inc(sn, flow->class, SMTPGATE_VERDICT_REDIRECT);
-	sg_host_account(sn, pol, flow, SMTPGATE_VERDICT_REDIRECT);
+	sg_host_account(sn, pol, flow, SMTPGATE_VERDICT_REDIRECT, false);
 	return sg_dnat(ct, &info->submission, info->submission_port ?:
 		       SMTPGATE_DEFAULT_SUBMISSION_PORT);
 }
@@ -87,14 +87,15 @@ static unsigned int sg_xt_target(struct sk_buff *skb,
 		sg_ban_hit(ban);
 		sg_stats_inc(sn, flow.class, SMTPGATE_VERDICT_BANNED);
 		if (flow.class != SMTPGATE_CLASS_OTHER)
-			sg_host_account(sn, pol, &flow, SMTPGATE_VERDICT_BANNED);
+			sg_host_account(sn, pol, &flow, SMTPGATE_VERDICT_BANNED,
+					sg_exempt(pol, &flow));
 		return NF_DROP;
 	}
 	if (flow.class == SMTPGATE_CLASS_OTHER)
 		return XT_CONTINUE;
-	if (sg_prefix_set_match(&pol->exempt, flow.family, &flow.saddr)) {
+	if (sg_exempt(pol, &flow)) {
 		sg_stats_inc(sn, flow.class, SMTPGATE_VERDICT_PASS);
-		sg_host_account(sn, pol, &flow, SMTPGATE_VERDICT_PASS);
+		sg_host_account(sn, pol, &flow, SMTPGATE_VERDICT_PASS, true);
 		return XT_CONTINUE;
 	}
 	if (sg_xt_redirects(info))
@@ -102,7 +103,7 @@ static unsigned int sg_xt_target(struct sk_buff *skb,
 
 	verdict = sg_xt_verdict[info->action];
 	sg_stats_inc(sn, flow.class, verdict);
-	sg_host_account(sn, pol, &flow, verdict);
+	sg_host_account(sn, pol, &flow, verdict, false);
 	if (sg_xt_logs(info))
 		sg_log(skb, par->state, &flow);
 	if (info->action == SMTPGATE_ACTION_DROP ||
@@ -127,43 +128,43 @@ static int sg_xt_check_info(const struct xt_tgchk_param *par,
 	if (info->action < SMTPGATE_ACTION_DROP ||
 	    (info->action > SMTPGATE_ACTION_REDIRECT &&
 	     info->action != XT_SMTPGATE_ACTION_CLASSIFY)) {
-		pr_info_ratelimited("SMTPGATE: unknown action %u\n", info->action);
+		pr_info_ratelimited("target: unknown action %u\n", info->action);
 		return -EINVAL;
 	}
 	if (info->flags & ~XT_SMTPGATE_F_ALL) {
-		pr_info_ratelimited("SMTPGATE: unknown flags 0x%x\n", info->flags);
+		pr_info_ratelimited("target: unknown flags 0x%x\n", info->flags);
 		return -EINVAL;
 	}
 	if ((info->flags & XT_SMTPGATE_F_PORTS) &&
 	    (!info->n_ports || info->n_ports > XT_SMTPGATE_MAX_PORTS)) {
-		pr_info_ratelimited("SMTPGATE: --ports takes 1 to %d ports\n",
+		pr_info_ratelimited("target: --ports takes 1 to %d ports\n",
 				    XT_SMTPGATE_MAX_PORTS);
 		return -EINVAL;
 	}
 	for (i = 0; (info->flags & XT_SMTPGATE_F_PORTS) && i < info->n_ports; i++) {
 		if (!info->ports[i]) {
-			pr_info_ratelimited("SMTPGATE: --ports: port 0\n");
+			pr_info_ratelimited("target: --ports: port 0\n");
 			return -EINVAL;
 		}
 	}
 	if (!sg_xt_redirects(info)) {
 		if (info->flags & XT_SMTPGATE_F_SUBMISSION) {
-			pr_info_ratelimited("SMTPGATE: --submission goes with --action redirect only\n");
+			pr_info_ratelimited("target: --submission goes with --action redirect only\n");
 			return -EINVAL;
 		}
 		return 0;
 	}
 	if (strcmp(par->table, "nat") ||
 	    (par->hook_mask & ~BIT(NF_INET_PRE_ROUTING))) {
-		pr_info_ratelimited("SMTPGATE: --action redirect is only valid in the nat table's PREROUTING chain\n");
+		pr_info_ratelimited("target: --action redirect is only valid in the nat table's PREROUTING chain\n");
 		return -EINVAL;
 	}
 	if (!(info->flags & XT_SMTPGATE_F_SUBMISSION)) {
-		pr_info_ratelimited("SMTPGATE: --action redirect needs --submission\n");
+		pr_info_ratelimited("target: --action redirect needs --submission\n");
 		return -EINVAL;
 	}
 	if (!sg_xt_addr_fits(&info->submission, par->family)) {
-		pr_info_ratelimited("SMTPGATE: --submission is not an %s address\n",
+		pr_info_ratelimited("target: --submission is not an %s address\n",
 				    par->family == NFPROTO_IPV4 ? "IPv4" : "IPv6");
 		return -EINVAL;
 	}
@@ -193,7 +194,7 @@ static int sg_xt_check(const struct xt_tgchk_param *par)
 	if (sg_xt_logs(info)) {
 		err = nf_logger_find_get(par->family, NF_LOG_TYPE_LOG);
 		if (err) {
-			pr_info_ratelimited("SMTPGATE: no nf_log logger (nf_log_syslog): %d\n",
+			pr_info_ratelimited("target: no nf_log logger (nf_log_syslog): %d\n",
 					    err);
 			return err;
 		}
@@ -203,16 +204,21 @@ static int sg_xt_check(const struct xt_tgchk_param *par)
 		if (err)
 			goto put_log;
 	}
+	err = sg_hosts_for_rules(sg_pernet(par->net), true);
+	if (err)
+		goto put_ct;
 	info->priv = NULL;
 	if (info->flags & XT_SMTPGATE_F_PORTS) {
 		info->priv = sg_xt_ports(info);
 		if (!info->priv) {
 			err = -ENOMEM;
-			goto put_ct;
+			goto put_hosts;
 		}
 	}
 	return 0;
 
+put_hosts:
+	sg_hosts_for_rules(sg_pernet(par->net), false);
 put_ct:
 	if (sg_xt_redirects(info))
 		nf_ct_netns_put(par->net, par->family);
@@ -227,6 +233,7 @@ static void sg_xt_destroy(const struct xt_tgdtor_param *par)
 	struct xt_smtpgate_tginfo *info = par->targinfo;
 
 	kvfree(info->priv);
+	sg_hosts_for_rules(sg_pernet(par->net), false);
 	if (sg_xt_redirects(info))
 		nf_ct_netns_put(par->net, par->family);
 	if (sg_xt_logs(info))

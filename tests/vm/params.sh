@@ -97,6 +97,9 @@ expect_rejected ports=65536
 expect_rejected ports=25,,465 ",,"
 # redirect with nowhere to redirect to
 expect_rejected action=redirect redirect "$INTERNAL"
+# trap needs the trap listener's port, which only netlink sets
+expect_rejected action=trap trap_port "$INTERNAL"
+expect_rejected tunnel_action=trap trapped "$INTERNAL"
 
 echo "# -- good parameters"
 expect_loads internal=0.0.0.0/0,::/0
