@@ -191,8 +191,10 @@ unsigned int sg_inspect_reply(struct sg_net *sn, const struct sg_policy *pol,
 	enum ip_conntrack_info ctinfo;
 	struct nf_conn *ct;
 
+	/* A redirected session's replies come from the submission server. */
 	ct = nf_ct_get(skb, &ctinfo);
-	if (!ct || CTINFO2DIR(ctinfo) != IP_CT_DIR_REPLY)
+	if (!ct || CTINFO2DIR(ctinfo) != IP_CT_DIR_REPLY ||
+	    (ct->status & IPS_DST_NAT))
 		return NF_ACCEPT;
 	orig = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
 	if (orig->dst.protonum != IPPROTO_TCP ||

@@ -53,6 +53,9 @@ enum ktype {
 	K_PATH,		/* char *, absolute */
 	K_OPT_PATH,	/* char *, absolute, or empty (unset) */
 	K_SASL_LOG,	/* char *, absolute, "journal", or empty */
+	K_MSEC,		/* u32 milliseconds: 500, 500ms, 2s; min to max */
+	K_REPLY,	/* char *, an SMTP reply: 4xx or 5xx, then text */
+	K_NAMES,	/* struct sgd_names: host names, lower-cased */
 };
 
 struct key {
@@ -104,6 +107,19 @@ static const struct key keys[] = {
 	OWN(sasl_threshold, K_U32, 1, SGD_SASL_MAX_THRESHOLD),
 	OWN(sasl_window, K_DURATION, 1, 86400),
 	OWN(sasl_scope, K_SCOPE, 0, 0),
+	POL(inspect_queue, K_U16, INSPECT_QUEUE, 0, 65535),
+	POL(inspect_bytes, K_U32, INSPECT_BYTES, 64, 1048576),
+	OWN(inspect_threshold, K_U32, 1, 100000),
+	OWN(inspect_helo_access, K_OPT_PATH, 0, 0),
+	OWN(inspect_protected_names, K_NAMES, 0, 0),
+	OWN(inspect_max_flows, K_U32, 16, 1048576),
+	OWN(inspect_max_recipients, K_U32, 0, 1000000),
+	OWN(inspect_max_messages, K_U32, 0, 1000000),
+	POL(trap_port, K_U16, TRAP_PORT, 1, 65535),
+	OWN(trap_delay, K_MSEC, 0, TRAP_MAX_DELAY_MS),
+	OWN(trap_message, K_REPLY, 0, TRAP_MESSAGE_MAX),
+	OWN(trap_max_sessions, K_U32, 1, TRAP_MAX_SESSIONS),
+	OWN(trap_session_timeout, K_DURATION, 1, TRAP_MAX_TIMEOUT),
 };
 
 #define NKEYS	ARRAY_SIZE(keys)
@@ -279,17 +295,67 @@ static void set_allowlist(struct ctx *x, char *v, size_t voff)
 	}
 }
 
+/* Host names as in a HELO: letters, digits, '-', '.', '_'; any case. */
+static void set_names(struct ctx *x, char *v, size_t voff)
+{
+	struct sgd_names *l = field(x);
+	size_t pos = 0, i, n;
+	char *item, *dup, **nv;
+
+	while ((item = next_item(v, &pos))) {
+		size_t off = item_off(x, v, item, voff);
+
+		n = strlen(item);
+		if (n && item[n - 1] == '.')
+			item[--n] = '\0';
+		for (i = 0; i < n; i++)
+			if (!isalnum((unsigned char)item[i]) &&
+			    !strchr("-._", item[i]))
+				break;
+		if (!n || i < n || n > 253) {
+			verr(x, off, "'%s' is not a host name", item);
+			continue;
+		}
+		dup = strdup(item);
+		nv = dup ? realloc(l->v, (l->n + 1) * sizeof(*nv)) : NULL;
+		if (!nv) {
+			free(dup);
+			verr(x, off, "out of memory");
+			return;
+		}
+		for (i = 0; i < n; i++)
+			dup[i] = tolower((unsigned char)dup[i]);
+		l->v = nv;
+		l->v[l->n++] = dup;
+	}
+}
+
+static void names_free(struct sgd_names *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
 static void set_action(struct ctx *x, const char *v, bool tunnel)
 {
 	int a = sgnl_action_parse(v);
 
 	if (a < 0) {
 		verr(x, 0, tunnel ? "'%s' is not drop, log or droplog" :
-		     "'%s' is not drop, log, droplog or redirect", v);
+		     "'%s' is not drop, log, droplog, redirect or trap", v);
 		return;
 	}
 	if (tunnel && a == SMTPGATE_ACTION_REDIRECT) {
 		verr(x, 0, "tunnelled SMTP cannot be redirected; use drop, log or droplog");
+		return;
+	}
+	if (tunnel && a == SMTPGATE_ACTION_TRAP) {
+		verr(x, 0, "tunnelled SMTP cannot be trapped; use drop, log or droplog");
 		return;
 	}
 	*(uint8_t *)field(x) = a;
@@ -465,17 +531,89 @@ static void set_string(struct ctx *x, const char *v)
 	*s = dup;
 }
 
+/* "500", "500ms" or "2s", in milliseconds. */
+static void set_msec(struct ctx *x, const char *v)
+{
+	size_t digits = strspn(v, "0123456789");
+	const char *unit = v + digits;
+	uint64_t n, mul = 1;
+	char num[24];
+
+	if (!strcmp(unit, "s"))
+		mul = 1000;
+	else if (*unit && strcmp(unit, "ms"))
+		digits = 0;
+	if (digits && digits < sizeof(num)) {
+		memcpy(num, v, digits);
+		num[digits] = '\0';
+	}
+	if (!digits || digits >= sizeof(num) ||
+	    sg_parse_uint(num, x->key->max, &n) || n * mul > x->key->max ||
+	    n * mul < x->key->min) {
+		verr(x, 0, "'%s' is not a time from %llums to %llums (500, "
+		     "500ms, 2s)", v, (unsigned long long)x->key->min,
+		     (unsigned long long)x->key->max);
+		return;
+	}
+	*(uint32_t *)field(x) = n * mul;
+}
+
+/*
+ * An SMTP reply the trap gives: a 4xx or 5xx code, optionally an enhanced
+ * status code of the same class (RFC 3463), then the text; one line of
+ * printable ASCII (continuation lines are joined), wrapped by the trap.
+ */
+static void set_reply(struct ctx *x, const char *v)
+{
+	char **s = field(x);
+	size_t i, el;
+	char *dup;
+
+	if (strlen(v) > x->key->max) {
+		verr(x, 0, "longer than %llu characters",
+		     (unsigned long long)x->key->max);
+		return;
+	}
+	if ((v[0] != '4' && v[0] != '5') || !isdigit((unsigned char)v[1]) ||
+	    !isdigit((unsigned char)v[2]) || (v[3] && v[3] != ' ')) {
+		verr(x, 0, "'%.12s%s' does not start with a 4xx or 5xx reply "
+		     "code", v, strlen(v) > 12 ? "..." : "");
+		return;
+	}
+	for (i = 0; v[i]; i++) {
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e) {
+			verr(x, 0, "character %zu is not printable ASCII", i + 1);
+			return;
+		}
+	}
+	/* "550 4.7.1": a temporary status in a permanent reply. */
+	el = v[3] ? strspn(v + 4, "0123456789.") : 0;
+	if (el >= 5 && (!v[4 + el] || v[4 + el] == ' ') && v[5] == '.' &&
+	    v[4] != v[0]) {
+		verr(x, 0, "the enhanced status code %.*s does not match the "
+		     "reply code %.3s", (int)el, v + 4, v);
+		return;
+	}
+	dup = strdup(v);
+	if (!dup) {
+		verr(x, 0, "out of memory");
+		return;
+	}
+	free(*s);
+	*s = dup;
+}
+
 /* Scalars take one word; lists and commands take the rest of the line. */
 static bool needs_value(enum ktype t)
 {
 	return t != K_PREFIXES && t != K_ALLOWLIST && t != K_SUBMISSION &&
 	       t != K_PORTS && t != K_COMMAND && t != K_OPT_PATH &&
-	       t != K_SASL_LOG;
+	       t != K_SASL_LOG && t != K_NAMES;
 }
 
 static bool one_word(enum ktype t)
 {
-	return needs_value(t) && t != K_PATH;
+	return needs_value(t) && t != K_PATH && t != K_REPLY;
 }
 
 static void set_value(struct ctx *x, char *v, size_t voff)
@@ -532,6 +670,15 @@ static void set_value(struct ctx *x, char *v, size_t voff)
 	case K_OPT_PATH:
 	case K_SASL_LOG:
 		set_string(x, v);
+		break;
+	case K_MSEC:
+		set_msec(x, v);
+		break;
+	case K_REPLY:
+		set_reply(x, v);
+		break;
+	case K_NAMES:
+		set_names(x, v, voff);
 		break;
 	}
 }
@@ -687,6 +834,16 @@ static void check_redirect(struct ctx *x)
 		report(x, line, "action: redirect needs a submission server (the submission key)");
 }
 
+static void check_trap(struct ctx *x)
+{
+	const struct sgnl_policy *p = &x->c->pol;
+	unsigned int line = x->set_at[find_key("action") - keys];
+
+	if (p->action == SMTPGATE_ACTION_TRAP &&
+	    !(p->has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_TRAP_PORT)))
+		report(x, line, "action: trap needs the trap's listening port (the trap_port key)");
+}
+
 static void check_ban_times(struct ctx *x)
 {
 	unsigned int first = x->set_at[find_key("ban_first") - keys];
@@ -721,6 +878,26 @@ void config_init(struct sgd_config *c)
 	c->sasl_threshold = 5;
 	c->sasl_window = 600;
 	c->sasl_scope = SMTPGATE_SCOPE_ALL;
+	c->inspect_threshold = SMTP_DEFAULT_THRESHOLD;
+	c->inspect_max_flows = 4096;
+	c->inspect_max_recipients = SMTP_DEFAULT_MAX_RCPT;
+	c->inspect_max_messages = SMTP_DEFAULT_MAX_MSGS;
+	helo_init(&c->helo);
+	c->smtp.threshold = c->inspect_threshold;
+	c->trap_delay = TRAP_DEFAULT_DELAY_MS;
+	c->trap_max_sessions = TRAP_DEFAULT_MAX_SESSIONS;
+	c->trap_session_timeout = TRAP_DEFAULT_TIMEOUT;
+}
+
+/* The scorer's view of the configuration (it points into @c). */
+static void smtp_conf_sync(struct sgd_config *c)
+{
+	c->smtp.threshold = c->inspect_threshold;
+	c->smtp.max_recipients = c->inspect_max_recipients;
+	c->smtp.max_messages = c->inspect_max_messages;
+	c->smtp.protected_names = c->inspect_protected_names.v;
+	c->smtp.nprotected = c->inspect_protected_names.n;
+	c->smtp.helo = c->helo.n ? &c->helo : NULL;
 }
 
 void config_free(struct sgd_config *c)
@@ -732,6 +909,10 @@ void config_free(struct sgd_config *c)
 	free(c->state_dir);
 	free(c->metrics_file);
 	free(c->sasl_log);
+	free(c->inspect_helo_access);
+	names_free(&c->inspect_protected_names);
+	helo_free(&c->helo);
+	free(c->trap_message);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -753,7 +934,9 @@ int config_parse(struct sgd_config *c, const char *name, const char *text,
 	free(x.l.text);
 	free(x.l.seg);
 	check_redirect(&x);
+	check_trap(&x);
 	check_ban_times(&x);
+	smtp_conf_sync(c);
 	if (!c->state_dir) {
 		report(&x, 0, "state_dir: out of memory");
 	}
@@ -815,6 +998,11 @@ int config_load(struct sgd_config *c, const char *path,
 	}
 	errors = config_parse(c, path, buf, len, rep, arg);
 	free(buf);
+	/* The helo table's errors are the configuration's: FILE:LINE each. */
+	if (c->inspect_helo_access) {
+		errors += helo_load(&c->helo, c->inspect_helo_access, rep, arg);
+		smtp_conf_sync(c);
+	}
 	return errors;
 }
 

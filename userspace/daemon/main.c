@@ -16,9 +16,10 @@
  * child is ready, with its status: `smtpgated && echo up` tells the truth.
  *
  * One thread, one poll loop: signals (signalfd), kernel events, the SASL
- * log, and timers.  SIGHUP reloads: a file with errors, or a policy the
- * kernel refuses, is logged with its reasons and changes nothing.  SIGTERM
- * ends the daemon; the bans stay in the kernel, which enforces them alone.
+ * log, the trap's listeners and sessions, and timers.  SIGHUP reloads: a
+ * file with errors, or a policy the kernel refuses, is logged with its
+ * reasons and changes nothing.  SIGTERM ends the daemon; the bans stay in
+ * the kernel, which enforces them alone.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -174,14 +175,22 @@ static void reload(struct sgd *d)
 			"configuration stays");
 		goto refused_free;
 	}
+	/* The trap's new port is open before the kernel sends to it. */
+	if (trap_configure(&d->trap, nc)) {
+		log_msg(LOG_ERR, "reload: the trap cannot listen on port %u; "
+			"the running configuration stays", nc->pol.trap_port);
+		goto refused_free;
+	}
 	if (sgnl_policy_set(d->nl, &nc->pol)) {
 		log_msg(LOG_ERR, "reload: the kernel refused the policy: %s; "
 			"the running configuration stays",
 			sgnl_error_msg(d->nl));
+		trap_configure(&d->trap, old);
 		goto refused_free;
 	}
 	old_sasl = old->sasl_log ? strdup(old->sasl_log) : NULL;
 	d->cfg = nc;
+	inspect_apply(d);	/* the flows let go of the old config first */
 	config_free(old);
 	free(old);
 	sasl_apply(d, old_sasl);
@@ -208,6 +217,22 @@ static void write_metrics(struct sgd *d, const struct sgnl_stats *st)
 	if (!d->cfg->metrics_file)
 		return;
 	d->cnt.sasl_failures = d->sasl.failures;
+	d->cnt.trap_sessions = d->trap.sessions;
+	d->cnt.trap_active = d->trap.n;
+	d->cnt.trap_refused = d->trap.refused;
+	d->cnt.trap_foreign = d->trap.foreign;
+	d->cnt.trap_timeouts = d->trap.timeouts;
+	if (d->insp) {
+		const struct inspect_stats *is = inspect_stats(d->insp);
+
+		d->cnt.insp_packets = is->packets;
+		d->cnt.insp_flows = is->flows;
+		d->cnt.insp_evictions = is->evictions;
+		d->cnt.insp_hits = is->hits;
+		d->cnt.insp_flags = is->flags;
+		d->cnt.insp_flag_errors = is->flag_errors;
+		d->cnt.insp_active = is->active;
+	}
 	if (metrics_render(buf, sizeof(buf), st, &d->cnt, &d->hooks,
 			   &d->store) < 0)
 		log_msg(LOG_ERR, "metrics: more than %zu bytes", sizeof(buf));
@@ -240,6 +265,7 @@ static void periodic(struct sgd *d, struct timers *t, int64_t now)
 	if (now >= t->tick) {
 		sasl_tick(&d->sasl, now, now_unix(), decide_sasl, d);
 		hooks_tick(&d->hooks, now);
+		inspect_tick(d, now);
 		decide_save(d);		/* a failed one, retried */
 		t->tick = now + TICK_MS;
 	}
@@ -325,13 +351,16 @@ static int start(struct sgd *d)
 {
 	struct sgnl_stats st;
 
-	if (open_store(d) || open_netlink(d))
+	/* The trap listens before the policy sends connections to it. */
+	if (open_store(d) || trap_configure(&d->trap, d->cfg) ||
+	    open_netlink(d))
 		return -1;
 	if (decide_reconcile(d, true))
 		return -1;
 	if (!sgnl_stats_get(d->nl, &st))
 		d->event_losses = st.event_losses;
 	sasl_apply(d, NULL);
+	inspect_apply(d);	/* failing, it logs: SMTP passes uninspected */
 	log_msg(LOG_INFO, "started: %zu bans and %zu offence histories in %s",
 		d->store.bans.n, d->store.offences.n, d->store.path);
 	return 0;
@@ -450,6 +479,9 @@ static int next_timeout(struct sgd *d, const struct timers *t)
 	h = hooks_next_deadline(&d->hooks);
 	if (h >= 0 && h < next)
 		next = h;
+	h = trap_next_deadline(&d->trap);
+	if (h >= 0 && h < next)
+		next = h;
 	return next <= now ? 0 : (int)(next - now);
 }
 
@@ -474,36 +506,64 @@ static void resync(struct sgd *d)
 	log_msg(LOG_INFO, "resynchronised: %zu bans", d->store.bans.n);
 }
 
+/* Room for the fixed descriptors (signals, events, the SASL log's, ...);
+ * the trap's come after them. */
+#define LOOP_FIXED_FDS		8
+
 static void loop(struct sgd *d, int sfd)
 {
 	struct timers t = { 0 };
-	struct pollfd pfd[4];
-	int sfds[2], ns, n, i;
+	struct pollfd *pfd = NULL, *grown;
+	size_t cap = 0, need, nt;
+	int sfds[2], ns, n, i, nfixed, ni;
 
 	for (;;) {
+		/* The trap's sessions come and go: the array follows them. */
+		need = LOOP_FIXED_FDS + trap_nfds(&d->trap);
+		if (need > cap) {
+			grown = realloc(pfd, need * sizeof(*pfd));
+			if (grown) {
+				pfd = grown;
+				cap = need;
+			} else if (!pfd) {
+				log_msg(LOG_ERR, "poll: out of memory");
+				return;
+			}
+		}
 		n = 0;
 		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = sgnl_fd(d->ev), .events = POLLIN };
 		ns = sasl_pollfds(&d->sasl, sfds);
 		for (i = 0; i < ns; i++)
 			pfd[n++] = (struct pollfd){ .fd = sfds[i], .events = POLLIN };
+		ni = n;		/* the inspection queue's, when it is on */
+		if (inspect_fd(d) >= 0)
+			pfd[n++] = (struct pollfd){ .fd = inspect_fd(d), .events = POLLIN };
+		nfixed = n;
+		/* 0 when the array could not grow: the trap waits a turn. */
+		nt = trap_pollfds(&d->trap, pfd + n, cap - n, now_ms());
+		n += nt;
 		if (poll(pfd, n, next_timeout(d, &t)) < 0 && errno != EINTR) {
 			log_msg(LOG_ERR, "poll: %s", strerror(errno));
-			return;
+			break;
 		}
 		if (pfd[1].revents)
 			on_events(d);
-		for (i = 2; i < n; i++)
+		for (i = 2; i < ni; i++)
 			if (pfd[i].revents)
 				sasl_read(&d->sasl, now_unix(), decide_sasl, d);
+		if (ni < nfixed && pfd[ni].revents)
+			inspect_read(d);
+		trap_run(&d->trap, pfd + nfixed, nt, now_ms());
 		decide_commit(d);
 		schedule_save(d, &t);
 		if (pfd[0].revents && !on_signal(d, sfd))
-			return;
+			break;
 		periodic(d, &t, now_ms());
 		if (d->need_resync)
 			resync(d);
 	}
+	free(pfd);
 }
 
 static void stop(struct sgd *d, bool started)
@@ -516,6 +576,8 @@ static void stop(struct sgd *d, bool started)
 			"kernel", d->store.bans.n);
 	}
 	sasl_close(&d->sasl);
+	trap_close(&d->trap);
+	inspect_close(d);
 	if (d->ev)
 		sgnl_close(d->ev);
 	if (d->nl)
@@ -600,6 +662,7 @@ int main(int argc, char **argv)
 	log_open(o.foreground || ready >= 0);
 	d.store.lock_fd = -1;
 	sasl_init(&d.sasl);
+	trap_init(&d.trap);
 	sfd = signals(&set);
 	if (sfd < 0 || start(&d)) {
 		log_msg(LOG_ERR, "not started");

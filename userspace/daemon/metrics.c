@@ -132,6 +132,35 @@ static void daemon_counters(struct out *o, const struct sgd_counters *c,
 	       "Configuration reloads (SIGHUP) applied.", c->reloads);
 	metric(o, "smtpgated_reload_errors_total", "counter",
 	       "Configuration reloads refused.", c->reload_errors);
+	metric(o, "smtpgated_trap_sessions_total", "counter",
+	       "Trapped SMTP sessions served.", c->trap_sessions);
+	metric(o, "smtpgated_trap_sessions", "gauge",
+	       "Trapped SMTP sessions in progress.", c->trap_active);
+	metric(o, "smtpgated_trap_refused_total", "counter",
+	       "Trap connections refused: trap_max_sessions reached.",
+	       c->trap_refused);
+	metric(o, "smtpgated_trap_foreign_total", "counter",
+	       "Trap connections closed: not from an internal prefix.",
+	       c->trap_foreign);
+	metric(o, "smtpgated_trap_timeouts_total", "counter",
+	       "Trapped sessions ended by trap_session_timeout.",
+	       c->trap_timeouts);
+	metric(o, "smtpgated_inspect_packets_total", "counter",
+	       "Packets read from the inspection queue.", c->insp_packets);
+	metric(o, "smtpgated_inspect_flows_total", "counter",
+	       "SMTP sessions followed by the inspection.", c->insp_flows);
+	metric(o, "smtpgated_inspect_flows", "gauge",
+	       "SMTP sessions being followed now.", c->insp_active);
+	metric(o, "smtpgated_inspect_evictions_total", "counter",
+	       "Sessions dropped from the table to make room (inspect_max_flows).",
+	       c->insp_evictions);
+	metric(o, "smtpgated_inspect_hits_total", "counter",
+	       "Sessions whose dialogue scored over inspect_threshold.",
+	       c->insp_hits);
+	metric(o, "smtpgated_inspect_flags_total", "counter",
+	       "Hosts flagged in the kernel for their dialogue.", c->insp_flags);
+	metric(o, "smtpgated_inspect_flag_errors_total", "counter",
+	       "Flags the kernel refused.", c->insp_flag_errors);
 }
 
 int metrics_render(char *buf, size_t len, const struct sgnl_stats *st,

@@ -13,6 +13,10 @@
  *   log.c        one key=value line per decision, syslog and stderr
  *   saslwatch.c  Postfix's log: SASL password fishers
  *   metrics.c    Prometheus text for node_exporter's textfile collector
+ *   trap.c       the SMTP tarpit trapped hosts' port-25 connections reach
+ *   smtp.c       the SMTP dialogue parser and scorer (smtp.h), pure
+ *   helo.c       Postfix check_helo_access regexp tables (smtp.h)
+ *   inspect.c    NFQUEUE: flows, reassembly, flags from the dialogue
  *   main.c       start, the event loop, signals, sd_notify
  */
 #ifndef _SMTPGATED_H
@@ -24,6 +28,7 @@
 #include <sys/types.h>
 
 #include "sgnl.h"
+#include "smtp.h"
 
 #define SGD_CONFIG_PATH		"/etc/smtpgate/smtpgate.conf"
 #define SGD_STATE_DIR		"/var/lib/smtpgate"
@@ -42,6 +47,12 @@ struct sgd_prefixes {
 	size_t n, cap;
 };
 
+/* Lower-case names (inspect_protected_names). */
+struct sgd_names {
+	char **v;
+	size_t n;
+};
+
 struct sgd_config {
 	/* The kernel's part, every scalar present (defaults filled in). */
 	struct sgnl_policy pol;
@@ -58,6 +69,18 @@ struct sgd_config {
 	char *sasl_log;				/* NULL: off; "journal" */
 	uint32_t sasl_threshold, sasl_window;
 	uint8_t sasl_scope;
+	/* Inspection; pol.inspect_queue and pol.inspect_bytes are the kernel's. */
+	uint32_t inspect_threshold, inspect_max_flows;
+	uint32_t inspect_max_recipients, inspect_max_messages;
+	char *inspect_helo_access;		/* NULL: none */
+	struct sgd_names inspect_protected_names;
+	struct helo_table helo;			/* config_load() reads it */
+	struct smtp_conf smtp;			/* points into the above */
+	/* The trap; its port is pol.trap_port (with its has-bit). */
+	uint32_t trap_delay;			/* ms between pieces */
+	char *trap_message;			/* NULL: TRAP_DEFAULT_MESSAGE */
+	uint32_t trap_max_sessions;
+	uint32_t trap_session_timeout;		/* seconds */
 };
 
 /* Receives each error message, "FILE:LINE: KEY: what is wrong". */
@@ -260,12 +283,132 @@ struct sgd_counters {
 	uint64_t resyncs;		/* after lost events */
 	uint64_t sasl_failures;		/* SASL failure lines */
 	uint64_t reloads, reload_errors;
+	/* trap.c's, copied before each render */
+	uint64_t trap_sessions, trap_active, trap_refused, trap_foreign;
+	uint64_t trap_timeouts;
+	/* inspect.c's, copied before each render (zero: inspection off) */
+	uint64_t insp_packets, insp_flows, insp_evictions, insp_hits;
+	uint64_t insp_flags, insp_flag_errors, insp_active;
 };
 
 int metrics_render(char *buf, size_t len, const struct sgnl_stats *st,
 		   const struct sgd_counters *c, const struct hooks *h,
 		   const struct sgd_store *s);
 int metrics_write(const char *path, const char *text, char *err, size_t len);
+
+/* ---- inspect.c ---------------------------------------------------------- */
+
+struct inspect;
+
+/* A session whose dialogue reached the threshold. */
+struct inspect_hit {
+	struct sg_prefix client, server;
+	uint16_t client_port;
+	const struct smtp_flow *smtp;
+};
+
+typedef void (*inspect_hit_fn)(const struct inspect_hit *hit, void *arg);
+
+struct inspect_stats {
+	uint64_t packets, bytes;	/* queued; payload bytes */
+	uint64_t malformed;		/* not IPv4/IPv6 TCP to or from 25 */
+	uint64_t flows, evictions, expired;
+	uint64_t retransmits, holes;
+	uint64_t hits;			/* sessions over the threshold */
+	uint64_t flags, flag_errors;	/* HOST_FLAG sent; refused */
+	uint64_t verdict_errors;
+	size_t active;
+};
+
+/* The flow tracker alone (tests, bench): no socket, no kernel. */
+struct inspect *inspect_new(uint32_t max_flows, const struct smtp_conf *conf,
+			    inspect_hit_fn fn, void *arg);
+void inspect_free(struct inspect *in);
+/* One IP packet, from its network header; @now in monotonic ms. */
+void inspect_packet(struct inspect *in, const uint8_t *pkt, size_t len,
+		    int64_t now);
+/* Forgets flows idle for INSPECT_IDLE_MS. */
+void inspect_expire(struct inspect *in, int64_t now);
+const struct inspect_stats *inspect_stats(const struct inspect *in);
+/* Bytes one tracked flow costs, its hash bucket included. */
+size_t inspect_flow_bytes(void);
+
+struct sgd;
+/* The daemon: binds, rebinds or closes the queue as d->cfg says. */
+int inspect_apply(struct sgd *d);
+void inspect_close(struct sgd *d);
+int inspect_fd(const struct sgd *d);	/* -1: inspection off */
+void inspect_read(struct sgd *d);
+void inspect_tick(struct sgd *d, int64_t now);
+
+/* ---- trap.c ------------------------------------------------------------ */
+
+#define TRAP_LINE_MAX		512	/* a command line with its CRLF
+					 * (RFC 5321 4.5.3.1.4) */
+#define TRAP_REPLY_MAX		1024	/* a reply, trap_message's wrapped */
+#define TRAP_MESSAGE_MAX	400	/* trap_message, characters */
+#define TRAP_PIECE		8	/* bytes per tarpit step */
+#define TRAP_MAX_DELAY_MS	10000
+#define TRAP_MAX_SESSIONS	10000	/* trap_max_sessions at most */
+#define TRAP_MAX_TIMEOUT	3600
+#define TRAP_DEFAULT_DELAY_MS	500
+#define TRAP_DEFAULT_MAX_SESSIONS 500
+#define TRAP_DEFAULT_TIMEOUT	60
+#define TRAP_DEFAULT_MESSAGE \
+	"550 5.7.1 This host has been blocked for sending spam. Send mail " \
+	"through port 587 with authentication; contact the helpdesk."
+/* The evidence kept per session (each cut to fit). */
+#define TRAP_EVIDENCE_HELO	64
+#define TRAP_EVIDENCE_MAIL	128
+#define TRAP_EVIDENCE_RCPT	256
+
+struct pollfd;
+struct trap_sess;
+
+struct trap {
+	int lfd[2];			/* IPv4, IPv6 listeners; -1: none */
+	uint16_t port;			/* 0: not listening */
+	int64_t accept_pause;		/* out of descriptors: until then */
+	struct trap_sess **s;		/* the sessions */
+	size_t n, cap;
+	/* Settings (trap_set); a reload keeps the sessions. */
+	uint32_t delay_ms, max_sessions, timeout;
+	struct sgnl_prefix_list internal;	/* who may be trapped */
+	char hostname[64];
+	char reply[TRAP_REPLY_MAX];	/* trap_message as a reply */
+	size_t reply_len;
+	/* Counters */
+	uint64_t sessions;		/* served */
+	uint64_t refused;		/* over trap_max_sessions */
+	uint64_t foreign;		/* not from an internal prefix */
+	uint64_t timeouts;		/* ended by trap_session_timeout */
+};
+
+void trap_init(struct trap *t);
+void trap_set(struct trap *t, const struct sgd_config *c);
+void trap_set_message(struct trap *t, const char *msg);
+/*
+ * Listens on @port (0: an ephemeral one) on @addr4 and @addr6 (NULL: any
+ * address), replacing the listeners only once the new ones are open.
+ * Returns the port, or -errno with @err saying why.
+ */
+int trap_listen(struct trap *t, uint16_t port, const char *addr4,
+		const char *addr6, char *err, size_t len);
+void trap_unlisten(struct trap *t);
+/* trap_set(), and the listeners on pol.trap_port; -1: the port cannot be
+ * had (logged), nothing changed. */
+int trap_configure(struct trap *t, const struct sgd_config *c);
+/* The poll loop: trap_pollfds() fills trap_nfds() entries, trap_run()
+ * takes them back after poll() (same order; nothing may change between). */
+size_t trap_nfds(const struct trap *t);
+size_t trap_pollfds(const struct trap *t, struct pollfd *pfd, size_t max,
+		    int64_t now);
+void trap_run(struct trap *t, const struct pollfd *pfd, size_t n,
+	      int64_t now);
+/* The next tarpit step or time limit (monotonic ms), -1 when none. */
+int64_t trap_next_deadline(const struct trap *t);
+/* Ends every session (logged, end=shutdown) and closes the listeners. */
+void trap_close(struct trap *t);
 
 /* ---- decide.c ---------------------------------------------------------- */
 
@@ -298,12 +441,14 @@ struct sgd {
 	struct sgnl *ev;		/* events only */
 	struct hooks hooks;
 	struct sasl sasl;
+	struct trap trap;
 	struct sgd_counters cnt;
 	struct decision *queue;		/* decided, not yet committed */
 	size_t nqueue, capqueue;
 	uint64_t event_losses;		/* the kernel's count we last saw */
 	bool need_resync;
 	int64_t save_retry_at;		/* monotonic ms; after a failed save */
+	struct inspect *insp;		/* NULL: no inspection */
 };
 
 uint64_t now_unix(void);

@@ -68,12 +68,15 @@ static void check_valid(const struct sgd_config *c)
 	check_prefixes(c->allowlist.v, c->allowlist.n);
 	CHECK(p->internal.n <= SMTPGATE_MAX_PREFIXES);
 	CHECK(p->action >= SMTPGATE_ACTION_DROP &&
-	      p->action <= SMTPGATE_ACTION_REDIRECT);
+	      p->action <= SMTPGATE_ACTION_TRAP);
 	CHECK(p->tunnel_action >= SMTPGATE_ACTION_DROP &&
 	      p->tunnel_action <= SMTPGATE_ACTION_DROPLOG);
 	if (p->action == SMTPGATE_ACTION_REDIRECT)
 		CHECK(p->has & (SGNL_POLICY_HAS(SMTPGATE_A_POLICY_SUBMISSION4) |
 				SGNL_POLICY_HAS(SMTPGATE_A_POLICY_SUBMISSION6)));
+	if (p->action == SMTPGATE_ACTION_TRAP)
+		CHECK((p->has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_TRAP_PORT)) &&
+		      p->trap_port >= 1);
 	CHECK(p->submission_port >= 1);
 	CHECK(p->nports >= 1 && p->nports <= SMTPGATE_MAX_PORTS);
 	for (i = 0; i < p->nports; i++)

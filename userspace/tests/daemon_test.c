@@ -329,7 +329,7 @@ TEST(config_errors)
 		{ "sasl_scope = SMTP\n",
 		  "smtpgate.conf:1: sasl_scope: 'SMTP' is not smtp or all" },
 		{ "action = reject\n",
-		  "smtpgate.conf:1: action: 'reject' is not drop, log, droplog or redirect" },
+		  "smtpgate.conf:1: action: 'reject' is not drop, log, droplog, redirect or trap" },
 		{ "tunnel_action = reject\n",
 		  "smtpgate.conf:1: tunnel_action: 'reject' is not drop, log or droplog" },
 		{ "tunnel_action = redirect\n",
