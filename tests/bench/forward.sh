@@ -58,9 +58,20 @@
 #               X a hash:ip set of the same N addresses
 #   nftN        nft table ip6, set of type ipv6_addr with the same N
 #               addresses, rule "ip6 saddr @X counter drop" in forward
+#   xt          the SMTPGATE target instead of the hooks: sg0's exempt
+#               prefix and no internal one (so no hooks), and
+#               ip6tables-legacy -A FORWARD -s 2001:db8::/32 -j SMTPGATE
+#               (--action drop): every packet goes through the target
+#   xtnft       the same rule through ip6tables-nft (nft_compat)
+#   seed        seed 001's iptables recipe (Documentation/iptables.rst):
+#               ip6tables-legacy multiport ACCEPT for the mail servers
+#               (2001:db8:1::/48), multiport LOG and DROP for
+#               2001:db8::/32, nat PREROUTING DNAT 25 -> 587 (so
+#               conntrack on every packet), and the IPv4 u32 Teredo rule,
+#               which no packet of these IPv6 flows meets
 #
 # Environment: SG_BENCH_ROUNDS (40), SG_BENCH_COUNT packets per flow and
-# round (5000), SG_BENCH_LOADS repetitions of the 100k ban load (5).  Short
+# round (5000), SG_BENCH_LOADS repetitions of the 100k ban load (7).  Short
 # bursts and many rounds: on a busy host every flow sees the same mix of
 # good and bad moments.
 
@@ -71,7 +82,7 @@ BIN=$REPO/userspace/bench
 OUT=${SG_OUT:-/tmp}
 ROUNDS=${SG_BENCH_ROUNDS:-40}
 COUNT=${SG_BENCH_COUNT:-5000}
-LOADS=${SG_BENCH_LOADS:-5}
+LOADS=${SG_BENCH_LOADS:-7}
 # The sender, and the softirqs that forward what it sends, on one vCPU;
 # ipset's long load runs on the other meanwhile.
 SENDER_CPU=1
@@ -85,7 +96,7 @@ MAC_GW=02:5a:00:00:00:02
 MAC_DST=02:5a:00:00:00:03
 MAC_NONE=02:5a:00:00:00:99	# the next hop nobody has: d0 drops as otherhost
 BAN_BASE=2001:db8:f000::
-CONFIGS="none hook sg0 sg1k sg100k sg1m sg1msmtp sghosts sgfull ipset1k ipset100k ipset1m nft1k nft100k nft1m"
+CONFIGS="none hook sg0 sg1k sg100k sg1m sg1msmtp sghosts sgfull ipset1k ipset100k ipset1m nft1k nft100k nft1m xt xtnft seed"
 UDP="udp6 src=2001:db8:1::2 dst=2001:db8:2::2 dport=9"
 SMTP="tcp6 src=2001:db8:1::25 dst=2001:db8:2::2 dport=25"
 BAN="tcp6 src=$BAN_BASE dst=2001:db8:2::2 dport=25"
@@ -254,7 +265,7 @@ base() { [ "$1" = none ] && echo - || echo "$2"; }
 } >"$OUT/forward.flows"
 
 # insmod does not resolve dependencies.
-modprobe -a nf_conntrack nf_nat || ksft_fail "cannot load smtpgate's dependencies"
+modprobe -a x_tables nf_conntrack nf_nat || ksft_fail "cannot load smtpgate's dependencies"
 insmod "$SMTPGATE_KO" || ksft_fail "insmod $SMTPGATE_KO failed"
 LOADED=1
 
@@ -344,6 +355,37 @@ for n in 1k 100k 1m; do
 		     END { print n, s }')"
 done
 
+# ---- rule configurations: the SMTPGATE target, the seed's recipe -------
+
+# The SMTPGATE extension from the build tree, before the system's.
+XT_SYSDIR=$(pkg-config --variable=xtlibdir xtables 2>/dev/null)
+export XTABLES_LIBDIR=$REPO/userspace/xt:${XT_SYSDIR:-/usr/lib/x86_64-linux-gnu/xtables}
+CTL=$REPO/userspace/ctl/smtpgatectl
+[ -f "$REPO/userspace/xt/libxt_SMTPGATE.so" ] && [ -x "$CTL" ] ||
+	ksft_fail "userspace/xt/libxt_SMTPGATE.so, smtpgatectl not built (make -C userspace)"
+for c in xt:ip6tables-legacy xtnft:ip6tables-nft; do
+	gx "${c%%:*}" "$CTL" policy set exempt=2001:db8:1::/48 >/dev/null &&
+	gx "${c%%:*}" "${c#*:}" -A FORWARD -s 2001:db8::/32 -j SMTPGATE ||
+		ksft_fail "cannot set up ${c%%:*}"
+done
+# The seed's Teredo rule as printed there (it matches nothing, see
+# Documentation/iptables.rst); IPv4, so only its cost of being there.
+SEED_U32='4 & 0x3FFF = 0 && 0 >> 22 & 0x3C @ 8 >> 26 = 6 && 11 & 0xFF = 6 && 48 & 0xFFFF = 25,465'
+seed() { gx seed ip6tables-legacy "$@"; }
+seed -A FORWARD -i g0 -p tcp -m multiport -s 2001:db8:1::/48 --dports 25,465 -j ACCEPT &&
+seed -A FORWARD -i g0 -p tcp -m multiport -s 2001:db8::/32 --dports 25,465 -j LOG &&
+seed -A FORWARD -i g0 -p tcp -m multiport -s 2001:db8::/32 --dports 25,465 -j DROP &&
+gx seed iptables-legacy -A FORWARD -i g0 -p udp -s 192.0.2.0/24 --dport 3544 \
+	-m u32 --u32 "$SEED_U32" -j DROP &&
+seed -t nat -A PREROUTING -i g0 -p tcp -s 2001:db8:1::/48 --dport 25 -j RETURN &&
+seed -t nat -A PREROUTING -i g0 -p tcp -s 2001:db8::/32 --dport 25 \
+	-j DNAT --to-destination "[2001:db8:2::10]:587" ||
+	ksft_fail "cannot set up the seed's recipe"
+# conntrack, taken by the nat table, must hold every flow (65,536 UDP
+# sources and 4096 SMTP ones) or it drops what it cannot track.
+ct_max=$(cat /proc/sys/net/netfilter/nf_conntrack_max)
+[ "$ct_max" -ge 262144 ] || echo 262144 >/proc/sys/net/netfilter/nf_conntrack_max
+
 # ---- the forwarding rates ------------------------------------------------
 
 echo "# $(wc -l <"$OUT/forward.flows") flows, $ROUNDS rounds of $COUNT packets"
@@ -383,6 +425,21 @@ for n in 1k 100k 1m; do
 done
 record "sgfull_cap_misses $(stat_of sgfull host_cap_misses)"
 record "sghosts_after $(stat_of sghosts hosts) evictions $(stat_of sghosts host_evictions)"
+
+# The rule configurations' rules saw the packets: every one through the
+# target, the SMTP through the seed's ACCEPT.
+rule_pkts() { # CFG TOOL TARGET: packets of FORWARD's first rule with TARGET
+	gx "$1" "$2" -L FORWARD -v -x -n | awk -v t="$3" '$3 == t { print $1; exit }'
+}
+for c in xt:ip6tables-legacy xtnft:ip6tables-nft; do
+	d=$(rule_pkts "${c%%:*}" "${c#*:}" SMTPGATE)
+	want=$(($(sent "udp-${c%%:*}") + $(sent "smtp-${c%%:*}")))
+	[ "${d:-0}" -ge "$want" ] && [ "$d" -le $((want + 50)) ] ||
+		echo "${c%%:*}: the SMTPGATE rule saw ${d:-nothing}, expected $want" >>"$OUT/forward.check"
+done
+d=$(rule_pkts seed ip6tables-legacy ACCEPT)
+want=$(sent smtp-seed)
+[ "$d" = "$want" ] || echo "seed: the mail servers' ACCEPT saw $d, expected $want" >>"$OUT/forward.check"
 
 if [ -s "$OUT/forward.check" ]; then
 	cat "$OUT/forward.check"
