@@ -6,6 +6,7 @@
 # never in timed tests.
 #
 #   classifier  callgrind instructions per packet (userspace, exact)
+#   inspection  smtpgated's SMTP scorer: sessions per second, bytes a flow
 #   forwarding  tests/bench/forward.sh in the QEMU/TCG VM: smtpgate
 #               against no filter, ipset and nft; ban load times; memory
 #               per host and per ban (about 15 minutes)
@@ -64,13 +65,20 @@ cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
 	echo
 	echo "## Classifier: instructions per packet"
 	echo
-	echo "Command: \`make -C userspace bench\`.  \`valgrind --tool=callgrind\`"
+	echo "Command: \`make -C userspace bench-classify\`.  \`valgrind --tool=callgrind\`"
 	echo "counts the instructions of \`sg_classify()\` alone (the same"
 	echo "kmod/classify.c the module runs), per packet, for each kind of"
 	echo "packet.  Instruction counts are repeatable, unlike timings."
 	echo "Goals: non-SMTP <= 40, SMTP <= 300, Teredo with auth+origin <= 500."
 	echo
-	make -s -C userspace bench
+	make -s -C userspace bench-classify
+	echo
+	echo "## smtpgated: SMTP inspection, sessions per second and memory per flow"
+	echo
+	echo "Command: \`make -C userspace bench-inspect\` (on the host, one core;"
+	echo "timings, so they move with the host's load)."
+	echo
+	make -s -C userspace bench-inspect
 	echo
 	forwarding
 	echo
