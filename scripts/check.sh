@@ -8,7 +8,8 @@
 #   builds      the module W=1 for every installed kernel, the userspace
 #   checkpatch  kmod/ style
 #   unit        userspace unit tests (classifier corpus, differential)
-#   fuzz        the classifier under libFuzzer, FUZZ_SECONDS (60)
+#   fuzz        libFuzzer with ASan+UBSan: the classifier (FUZZ_SECONDS, 60),
+#               smtpgated's config and SMTP stream parsers
 #   vm          the kernel selftests in QEMU (tests/vm/*.sh) and the demo
 #   reboot      smtpgated's bans across two boots of the VM
 set -u
@@ -85,7 +86,7 @@ step "build: module W=1 for every installed kernel" make kernels
 step "checkpatch: kmod/" make checkpatch
 step "build: DKMS package for $VM_KVER" dkms_build
 part unit make -s -C userspace check
-step "fuzz: classifier, ${FUZZ_SECONDS}s" make -s -C userspace fuzz-quick FUZZ_SECONDS="$FUZZ_SECONDS"
+step "fuzz: classifier ${FUZZ_SECONDS}s, config, SMTP stream" make -s -C userspace fuzz-quick FUZZ_SECONDS="$FUZZ_SECONDS"
 # shellcheck disable=SC2086
 part vm scripts/vm-run.sh -t 600 $VM_TESTS
 # Two boots sharing smtpgated's state directory: bans survive a reboot.

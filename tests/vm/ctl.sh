@@ -370,7 +370,7 @@ host_text() {
 bans_text() {
 	has_lines "$(ctl bans)" \
 		'^PREFIX  *SCOPE  *EXPIRES IN  *CREATED  *DROPS  *REASON$' \
-		'^192.0.2.66/32  *all  *2h59m  *20[0-9-]* [0-9:]*  *0  spambot, by hand$' \
+		'^192.0.2.66/32  *all  *\(2h59m\|3h\)  *20[0-9-]* [0-9:]*  *0  spambot, by hand$' \
 		'^198.51.100.0/24  *all  *never  '
 }
 
