@@ -22,19 +22,44 @@
 struct sg_reason {
 	struct list_head list;
 	unsigned int refs;	/* under bans->lock */
+	u32 id;			/* in bans->reason_ids; what a ban keeps */
 	char text[];
 };
 
+/*
+ * 40 bytes: with the rhashtable's buckets (2^21 at a million bans, 16.8 B
+ * a ban) within the 64-byte budget.  For that the scope and the reason
+ * (an id, not a pointer) share the two bytes after the key.
+ */
 struct sg_ban {
 	struct rhash_head node;
 	struct sg_key key;
-	u8 scope;
-	u8 pad;
+	u16 meta;		/* SG_BAN_ALL | reason id */
 	u32 expires;		/* boot-time seconds; 0: never */
 	u32 created;		/* boot-time seconds */
 	atomic_t drops;
-	struct sg_reason *reason;
 };
+
+#define SG_BAN_ALL		0x8000	/* scope "all"; else "smtp" */
+#define SG_BAN_REASON		0x7fff	/* reason_ids index; 0: none */
+#define SG_MAX_REASONS		SG_BAN_REASON
+
+static u8 sg_ban_scope(const struct sg_ban *ban)
+{
+	return READ_ONCE(ban->meta) & SG_BAN_ALL ? SMTPGATE_SCOPE_ALL :
+						   SMTPGATE_SCOPE_SMTP;
+}
+
+static u32 sg_ban_reason_id(const struct sg_ban *ban)
+{
+	return READ_ONCE(ban->meta) & SG_BAN_REASON;
+}
+
+static void sg_ban_set(struct sg_ban *ban, u8 scope, u32 reason_id)
+{
+	WRITE_ONCE(ban->meta, (scope == SMTPGATE_SCOPE_ALL ? SG_BAN_ALL : 0) |
+			      reason_id);
+}
 
 /* Prefix lengths in use, longest first: all bans, and scope "all" only. */
 struct sg_ban_lens {
@@ -92,7 +117,7 @@ const struct sg_ban *sg_ban_match(struct sg_net *sn, u8 family,
 	for (i = 0; i < n; i++) {
 		sg_key_make(&key, family, addr, len[i]);
 		ban = rhashtable_lookup(&sn->bans.table, &key, sg_ban_params);
-		if (ban && (smtp || READ_ONCE(ban->scope) == SMTPGATE_SCOPE_ALL) &&
+		if (ban && (smtp || sg_ban_scope(ban) == SMTPGATE_SCOPE_ALL) &&
 		    !sg_ban_expired(ban, sg_now()))
 			return ban;
 	}
@@ -139,7 +164,7 @@ static bool sg_lens_account(struct sg_bans *b, const struct sg_ban *ban,
 	bool was_any = b->lens_count[f][len], was_all = b->lens_count_all[f][len];
 
 	b->lens_count[f][len] += delta;
-	if (ban->scope == SMTPGATE_SCOPE_ALL)
+	if (sg_ban_scope(ban) == SMTPGATE_SCOPE_ALL)
 		b->lens_count_all[f][len] += delta;
 	return was_any != !!b->lens_count[f][len] ||
 	       was_all != !!b->lens_count_all[f][len];
@@ -162,6 +187,11 @@ static struct sg_reason *sg_reason_get(struct sg_bans *b, const char *text)
 	r = kmalloc(struct_size(r, text, len), GFP_KERNEL);
 	if (!r)
 		return ERR_PTR(-ENOMEM);
+	if (xa_alloc(&b->reason_ids, &r->id, r, XA_LIMIT(1, SG_MAX_REASONS),
+		     GFP_KERNEL)) {
+		kfree(r);
+		return ERR_PTR(-EMLINK);
+	}
 	memcpy(r->text, text, len);
 	r->refs = 1;
 	list_add(&r->list, &b->reasons);
@@ -172,9 +202,20 @@ static void sg_reason_put(struct sg_bans *b, struct sg_reason *r)
 {
 	lockdep_assert_held(&b->lock);
 	if (r && !--r->refs) {
+		xa_erase(&b->reason_ids, r->id);
 		list_del(&r->list);
 		kfree(r);
 	}
+}
+
+/* Under bans->lock, which keeps the reason alive. */
+static struct sg_reason *sg_ban_reason(struct sg_bans *b,
+				       const struct sg_ban *ban)
+{
+	lockdep_assert_held(&b->lock);
+	u32 id = sg_ban_reason_id(ban);
+
+	return id ? xa_load(&b->reason_ids, id) : NULL;
 }
 
 static u32 sg_expires(u32 now, u32 timeout)
@@ -197,15 +238,16 @@ static bool sg_ban_update(struct sg_bans *b, struct sg_ban *ban,
 {
 	bool changed = false;
 
-	if (ban->scope != spec->scope) {
+	sg_reason_put(b, sg_ban_reason(b, ban));
+	if (sg_ban_scope(ban) != spec->scope) {
 		changed |= sg_lens_account(b, ban, -1);
-		WRITE_ONCE(ban->scope, spec->scope);
+		sg_ban_set(ban, spec->scope, reason ? reason->id : 0);
 		changed |= sg_lens_account(b, ban, 1);
+	} else {
+		sg_ban_set(ban, spec->scope, reason ? reason->id : 0);
 	}
 	WRITE_ONCE(ban->expires, sg_expires(now, spec->timeout));
 	sg_next_expiry(b, ban->expires);
-	sg_reason_put(b, ban->reason);
-	ban->reason = reason;
 	return changed;
 }
 
@@ -269,8 +311,10 @@ static int sg_batch_prepare(struct sg_bans *b, struct sg_batch *bt,
 	for (i = 0; i < n; i++) {
 		bt->reason[i] = sg_reason_get(b, specs[i].reason);
 		if (IS_ERR(bt->reason[i])) {
+			int err = PTR_ERR(bt->reason[i]);
+
 			bt->reason[i] = NULL;
-			return -ENOMEM;
+			return err;
 		}
 		bt->slot[i] = rhashtable_lookup_fast(&b->table, &specs[i].key,
 						     sg_ban_params);
@@ -280,7 +324,7 @@ static int sg_batch_prepare(struct sg_bans *b, struct sg_batch *bt,
 		if (!ban)
 			return -ENOMEM;
 		ban->key = specs[i].key;
-		ban->scope = specs[i].scope;
+		sg_ban_set(ban, specs[i].scope, 0);
 		ban->created = now;
 		ban->expires = sg_expires(now, specs[i].timeout);
 		bt->slot[i] = ban;
@@ -405,9 +449,11 @@ fail:
 }
 
 /* The ban as an SMTPGATE_A_BAN nest; under bans->lock (for the reason). */
-int sg_ban_fill(struct sk_buff *skb, const struct sg_ban *ban)
+int sg_ban_fill(struct sk_buff *skb, struct sg_bans *b,
+		const struct sg_ban *ban)
 {
 	u32 now = sg_now(), expires = READ_ONCE(ban->expires);
+	const struct sg_reason *reason = sg_ban_reason(b, ban);
 	const struct sg_key *k = &ban->key;
 	struct nlattr *nest;
 
@@ -419,11 +465,11 @@ int sg_ban_fill(struct sk_buff *skb, const struct sg_ban *ban)
 	    nla_put(skb, SMTPGATE_A_BAN_ADDR,
 		    k->family == NFPROTO_IPV4 ? 4 : 16, &k->addr) ||
 	    nla_put_u8(skb, SMTPGATE_A_BAN_PREFIX_LEN, k->len) ||
-	    nla_put_u8(skb, SMTPGATE_A_BAN_SCOPE, READ_ONCE(ban->scope)) ||
+	    nla_put_u8(skb, SMTPGATE_A_BAN_SCOPE, sg_ban_scope(ban)) ||
 	    (expires && nla_put_u32(skb, SMTPGATE_A_BAN_TIMEOUT,
 				    (s32)(expires - now) > 0 ? expires - now : 0)) ||
-	    (ban->reason && nla_put_string(skb, SMTPGATE_A_BAN_REASON,
-					   ban->reason->text)) ||
+	    (reason && nla_put_string(skb, SMTPGATE_A_BAN_REASON,
+				      reason->text)) ||
 	    nla_put_u64_64bit(skb, SMTPGATE_A_BAN_CREATED,
 			      sg_unix_time(ban->created), SMTPGATE_A_BAN_PAD) ||
 	    nla_put_u64_64bit(skb, SMTPGATE_A_BAN_DROPS,
@@ -449,8 +495,8 @@ static bool sg_ban_unlink(struct sg_bans *b, struct sg_ban *ban)
 static void sg_ban_free(struct sg_bans *b, struct sg_ban *ban)
 {
 	lockdep_assert_held(&b->lock);
-	sg_reason_put(b, ban->reason);
-	ban->reason = NULL;
+	sg_reason_put(b, sg_ban_reason(b, ban));
+	sg_ban_set(ban, sg_ban_scope(ban), 0);
 }
 
 int sg_ban_del(struct sg_net *sn, const struct sg_key *key)
@@ -492,7 +538,7 @@ int sg_ban_get_reply(struct sg_net *sn, u8 family,
 	rcu_read_lock();
 	ban = sg_ban_match(sn, family, addr, true);
 	if (ban)
-		err = sg_ban_fill(skb, ban);
+		err = sg_ban_fill(skb, &sn->bans, ban);
 	rcu_read_unlock();
 	mutex_unlock(&sn->bans.lock);
 	return err;
@@ -690,7 +736,7 @@ int sg_bans_dump(struct sg_net *sn, struct sk_buff *skb,
 		if (sg_ban_expired(ban, now))
 			continue;
 		hdr = sg_dump_put(skb, cb, SMTPGATE_CMD_BAN_GET);
-		if (!hdr || sg_ban_fill(skb, ban)) {
+		if (!hdr || sg_ban_fill(skb, b, ban)) {
 			if (hdr)
 				genlmsg_cancel(skb, hdr);
 			cb->args[1] = 1;
@@ -720,6 +766,7 @@ int sg_bans_init(struct sg_net *sn)
 
 	mutex_init(&b->lock);
 	INIT_LIST_HEAD(&b->reasons);
+	xa_init_flags(&b->reason_ids, XA_FLAGS_ALLOC1);
 	INIT_DELAYED_WORK(&b->expiry, sg_bans_expire_work);
 	return rhashtable_init(&b->table, &sg_ban_params);
 }
@@ -738,10 +785,13 @@ void sg_bans_exit(struct sg_net *sn)
 	rhashtable_free_and_destroy(&b->table, sg_ban_free_cb, b);
 	mutex_unlock(&b->lock);
 	WARN_ON(!list_empty(&b->reasons));
+	xa_destroy(&b->reason_ids);
 }
 
 int sg_bans_cache_init(void)
 {
+	/* The memory budget: see struct sg_ban. */
+	BUILD_BUG_ON(sizeof(struct sg_ban) > 40);
 	sg_ban_cache = kmem_cache_create("smtpgate_ban", sizeof(struct sg_ban),
 					 0, 0, NULL);
 	return sg_ban_cache ? 0 : -ENOMEM;

@@ -793,6 +793,9 @@ static int sg_nl_ban_add_doit(struct sk_buff *skb, struct genl_info *info)
 	else if (err == -EEXIST)
 		NL_SET_ERR_MSG(info->extack,
 			       "bans: the batch names the same prefix twice; nothing was added");
+	else if (err == -EMLINK)
+		NL_SET_ERR_MSG(info->extack,
+			       "bans: more than 32767 distinct reason texts; nothing was added");
 	return err;
 }
 
@@ -981,7 +984,7 @@ void sg_event_ban(struct sg_net *sn, u8 cmd, const struct sg_ban *ban)
 	msg = sg_event_new(sn, cmd, GFP_KERNEL, &hdr);
 	if (!msg)
 		return;
-	err = sg_ban_fill(msg, ban);
+	err = sg_ban_fill(msg, &sn->bans, ban);
 	if (!err) {
 		err = sg_host_get_reply(sn, key->family, &key->addr, msg);
 		if (err == -ENOENT)

@@ -8,6 +8,7 @@
 #include <linux/siphash.h>
 #include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include <net/net_namespace.h>
 
 #include "classify.h"
@@ -136,6 +137,7 @@ struct sg_bans {
 	u32 lens_count_all[2][129];	/* scope "all" bans per prefix length */
 	struct sg_ban_lens __rcu *lens;	/* lengths in use, for the packet path */
 	struct list_head reasons;	/* interned reason texts */
+	struct xarray reason_ids;	/* their ids, which bans keep */
 	struct delayed_work expiry;
 };
 
@@ -277,7 +279,8 @@ const struct sg_ban *sg_ban_match(struct sg_net *sn, u8 family,
 				  const union nf_inet_addr *addr, bool smtp);
 void sg_ban_hit(const struct sg_ban *ban);
 const struct sg_key *sg_ban_key(const struct sg_ban *ban);
-int sg_ban_fill(struct sk_buff *skb, const struct sg_ban *ban);
+int sg_ban_fill(struct sk_buff *skb, struct sg_bans *b,
+		const struct sg_ban *ban);
 int sg_bans_add(struct sg_net *sn, const struct sg_ban_spec *specs,
 		unsigned int n, bool quiet);
 int sg_ban_del(struct sg_net *sn, const struct sg_key *key);

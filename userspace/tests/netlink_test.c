@@ -638,6 +638,36 @@ TEST_F(nl, ban_flush)
 	free(bv.v);
 }
 
+/*
+ * A ban keeps its reason as a 15-bit id of an interned text: 32767
+ * distinct texts a namespace, then an explicit error; known texts go on.
+ */
+TEST_F(nl, ban_reason_texts)
+{
+	const size_t n = 32767;
+	struct sgnl_ban *v = many_bans(n + 1);
+	struct sgnl_ban got;
+	size_t i;
+
+	ASSERT_NE(NULL, v);
+	for (i = 0; i <= n; i++)
+		snprintf(v[i].reason, sizeof(v[i].reason), "reason %zu", i);
+	NL_OK(self->h, sgnl_ban_add_batch(self->h, v, n, true, NULL));
+	NL_FAILS(self->h, EMLINK, "more than 32767 distinct reason texts",
+		 sgnl_ban_add(self->h, &v[n]));
+	strcpy(v[n].reason, "reason 7");
+	NL_OK(self->h, sgnl_ban_add(self->h, &v[n]));
+	NL_OK(self->h, sgnl_ban_test(self->h, &v[n].prefix, &got));
+	EXPECT_STREQ("reason 7", got.reason);
+	/* A text no ban uses any more frees its id. */
+	NL_OK(self->h, sgnl_ban_del(self->h, &v[0].prefix));
+	strcpy(v[n].reason, "a new one");
+	NL_OK(self->h, sgnl_ban_add(self->h, &v[n]));
+	NL_OK(self->h, sgnl_ban_test(self->h, &v[n].prefix, &got));
+	EXPECT_STREQ("a new one", got.reason);
+	free(v);
+}
+
 /* Past the cap: an explicit error, all or nothing, counted. */
 TEST_F(nl, ban_table_full)
 {
