@@ -9,7 +9,7 @@
  * The list of lengths in use is a small RCU-published array, rebuilt when a
  * length gains its first ban or loses its last.
  *
- * Writers, dumps and expiry serialise on bans->lock.  Entries are 48 bytes;
+ * Writers, dumps and expiry serialise on bans->lock.  Entries are 40 bytes;
  * they are freed after a grace period, in batches where there are many.
  */
 #include <linux/rhashtable.h>
