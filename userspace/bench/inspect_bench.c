@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "segment.h"
 #include "smtpgated.h"
 
 struct seg {
@@ -53,38 +54,16 @@ static const struct seg zombie[] = {
 	{ true, "250 Ok\r\n250 Ok\r\n250 Ok\r\n354 go\r\n" },
 };
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
+/* Client @client (host order) port @port and the MX 203.0.113.25:25. */
 static size_t mkpkt(uint8_t *pkt, uint32_t client, uint16_t port, bool server,
 		    uint32_t seq, uint32_t ack, const char *data, uint8_t flags)
 {
-	size_t n = strlen(data);
+	static const uint8_t mx[4] = { 203, 0, 113, 25 };
+	uint8_t c[4];
 
-	memset(pkt, 0, 40);
-	pkt[0] = 0x45;
-	put16(pkt + 2, 40 + n);
-	pkt[8] = 64;
-	pkt[9] = 6;
-	put32(pkt + (server ? 16 : 12), client);
-	put32(pkt + (server ? 12 : 16), 0xcb007119);
-	put16(pkt + 20, server ? 25 : port);
-	put16(pkt + 22, server ? port : 25);
-	put32(pkt + 24, seq);
-	put32(pkt + 28, ack);
-	pkt[32] = 5 << 4;
-	pkt[33] = 0x10 | flags;
-	memcpy(pkt + 40, data, n);
-	return 40 + n;
+	seg_put32(c, client);
+	return seg_smtp(pkt, false, c, port, mx, server, seq, ack, data,
+			strlen(data), flags);
 }
 
 static uint64_t hits;

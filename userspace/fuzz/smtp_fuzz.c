@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "segment.h"
 #include "smtpgated.h"
 
 #define CHECK(cond) do { \
@@ -87,25 +88,14 @@ static void feed(struct smtp_flow *f, bool server, const uint8_t *p, size_t n)
 	check(f);
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
 /* The same pieces as IPv4 segments of one session. */
 static void replay_packets(const struct smtp_conf *c, const uint8_t *data,
 			   size_t size)
 {
 	struct inspect *in = inspect_new(16, c, NULL, NULL);
+	static const uint8_t bot[4] = { 192, 0, 2, 66 }, mx[4] = { 203, 0, 113, 25 };
 	uint32_t seq[2] = { 1000, 5000 };
-	uint8_t pkt[40 + 127];
+	uint8_t pkt[SEG_MAX_HDR + 127];
 	size_t i = 1;
 
 	if (!in)
@@ -117,21 +107,10 @@ static void replay_packets(const struct smtp_conf *c, const uint8_t *data,
 		i++;
 		if (n > size - i)
 			n = size - i;
-		memset(pkt, 0, 40);
-		pkt[0] = 0x45;
-		put16(pkt + 2, 40 + n);
-		pkt[8] = 64;
-		pkt[9] = 6;
-		put32(pkt + (server ? 12 : 16), 0xcb007119);	/* 203.0.113.25 */
-		put32(pkt + (server ? 16 : 12), 0xc0000242);	/* 192.0.2.66 */
-		put16(pkt + 20, server ? 25 : 40000);
-		put16(pkt + 22, server ? 40000 : 25);
-		put32(pkt + 24, seq[server]);
-		put32(pkt + 28, seq[!server]);
-		pkt[32] = 5 << 4;
-		pkt[33] = 0x18;
-		memcpy(pkt + 40, data + i, n);
-		inspect_packet(in, pkt, 40 + n, 1);
+		inspect_packet(in, pkt,
+			       seg_smtp(pkt, false, bot, 40000, mx, server,
+					seq[server], seq[!server], data + i, n,
+					0x08), 1);
 		seq[server] += n;
 		i += n;
 	}

@@ -21,6 +21,7 @@
 /* The harness compares with the expected value's type: 1 vs size_t. */
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #include "kselftest_harness.h"
+#include "segment.h"
 #include "smtpgated.h"
 
 /* ---- dialogues ------------------------------------------------------------- */
@@ -788,52 +789,17 @@ static void on_hit(const struct inspect_hit *h, void *arg)
 	x->score = h->smtp->score;
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
 /* One TCP segment of client @c:@cport <-> server @s:25 carrying @data. */
 static void tcp_pkt(struct pkt *p, bool v6, const char *c, uint16_t cport,
 		    const char *s, bool from_server, uint32_t seq, uint32_t ack,
 		    const char *data, uint8_t flags)
 {
-	size_t ip = v6 ? 40 : 20, dlen = strlen(data);
-	uint8_t *t = p->b + ip, ca[16], sa[16];
+	uint8_t ca[16], sa[16];
 
-	memset(p->b, 0, sizeof(p->b));
 	inet_pton(v6 ? AF_INET6 : AF_INET, c, ca);
 	inet_pton(v6 ? AF_INET6 : AF_INET, s, sa);
-	if (v6) {
-		p->b[0] = 0x60;
-		put16(p->b + 4, 20 + dlen);
-		p->b[6] = IPPROTO_TCP;
-		p->b[7] = 64;
-		memcpy(p->b + 8, from_server ? sa : ca, 16);
-		memcpy(p->b + 24, from_server ? ca : sa, 16);
-	} else {
-		p->b[0] = 0x45;
-		put16(p->b + 2, 40 + dlen);
-		p->b[8] = 64;
-		p->b[9] = IPPROTO_TCP;
-		memcpy(p->b + 12, from_server ? sa : ca, 4);
-		memcpy(p->b + 16, from_server ? ca : sa, 4);
-	}
-	put16(t, from_server ? 25 : cport);
-	put16(t + 2, from_server ? cport : 25);
-	put32(t + 4, seq);
-	put32(t + 8, ack);
-	t[12] = 5 << 4;
-	t[13] = 0x10 | flags;
-	memcpy(t + 20, data, dlen);
-	p->len = ip + 20 + dlen;
+	p->len = seg_smtp(p->b, v6, ca, cport, sa, from_server, seq, ack, data,
+			  strlen(data), flags);
 }
 
 /* A session played as packets; returns the tracker's stats after it. */
@@ -898,7 +864,7 @@ TEST(tracker_ipv6_and_extension_headers)
 	memset(p.b + 40, 0, 8);
 	p.b[40] = IPPROTO_TCP;
 	p.b[6] = 0;
-	put16(p.b + 4, p.len - 40 + 8);
+	seg_put16(p.b + 4, p.len - 40 + 8);
 	p.len += 8;
 	inspect_packet(in, p.b, p.len, 1);
 	tcp_pkt(&p, true, "2001:db8:1::66", 40000, "2001:db8:3::25", true,
