@@ -150,16 +150,19 @@ static bool sg_inspect_budget(const struct sg_policy *pol,
 
 /**
  * sg_inspect_wanted() - whether to queue a client's SMTP segment
- * @pol:	the policy in force, with inspection on
+ * @pol:	the policy in force
  * @skb:	the packet
- * @flow:	its classification: SMTP from an internal host that passes
+ * @flow:	its classification: SMTP that passes
+ * @internal:	whether its source is internal
  *
- * Plaintext port 25 only: 465 and STARTTLS'd sessions are ciphertext,
- * tunnels are dropped or logged whole.
+ * Plaintext port 25 of internal hosts only: 465 and STARTTLS'd sessions
+ * are ciphertext, tunnels are dropped or logged whole.
  */
-bool sg_inspect_wanted(const struct sg_policy *pol, struct sk_buff *skb,
-		       const struct sg_flow *flow)
+static bool sg_inspect_wanted(const struct sg_policy *pol, struct sk_buff *skb,
+			      const struct sg_flow *flow, bool internal)
 {
+	if (likely(!pol->inspect) || !internal)
+		return false;
 	if ((flow->class != SMTPGATE_CLASS_SMTP4 &&
 	     flow->class != SMTPGATE_CLASS_SMTP6) ||
 	    flow->dport != htons(SMTPGATE_SMTP_PORT))
@@ -184,8 +187,9 @@ static unsigned int sg_queue(const struct sg_policy *pol)
  * smtpgated whether a client talks before its turn or ignores errors.
  * Conntrack's original tuple says which session a reply belongs to.
  */
-unsigned int sg_inspect_reply(struct sg_net *sn, const struct sg_policy *pol,
-			      struct sk_buff *skb, u8 family)
+static unsigned int sg_inspect_reply(struct sg_net *sn,
+				     const struct sg_policy *pol,
+				     struct sk_buff *skb, u8 family)
 {
 	const struct nf_conntrack_tuple *orig;
 	enum ip_conntrack_info ctinfo;
@@ -261,8 +265,7 @@ static unsigned int sg_forward(void *priv, struct sk_buff *skb,
 	case SMTPGATE_ACTION_LOG:
 		sg_stats_inc(sn, flow.class, SMTPGATE_VERDICT_LOG);
 		sg_log(skb, state, &flow);
-		if (unlikely(pol->inspect) && internal &&
-		    sg_inspect_wanted(pol, skb, &flow))
+		if (sg_inspect_wanted(pol, skb, &flow, internal))
 			return sg_queue(pol);
 		return NF_ACCEPT;
 	case SMTPGATE_ACTION_DROPLOG:
@@ -274,8 +277,7 @@ static unsigned int sg_forward(void *priv, struct sk_buff *skb,
 		return NF_DROP;
 	default:
 		/* Queued packets count as queued: each packet once. */
-		if (unlikely(pol->inspect) && internal &&
-		    sg_inspect_wanted(pol, skb, &flow)) {
+		if (sg_inspect_wanted(pol, skb, &flow, internal)) {
 			sg_stats_inc(sn, flow.class, SMTPGATE_VERDICT_QUEUE);
 			return sg_queue(pol);
 		}

@@ -224,6 +224,21 @@ miss:
 	return NULL;
 }
 
+/* The host @addr belongs to, tracked from now on if it was not. */
+static struct sg_host *sg_host_get(struct sg_net *sn, struct sg_host_table *t,
+				   u8 family, const union nf_inet_addr *addr,
+				   u32 now)
+{
+	struct sg_host *h;
+	struct sg_key key;
+	u32 bucket;
+
+	sg_host_key(t, &key, family, addr);
+	bucket = sg_host_bucket(t, &key);
+	h = sg_host_find(t, &key, bucket);
+	return h ?: sg_host_insert(sn, t, &key, bucket, now);
+}
+
 /*
  * Slides the host's window forward to @idx.  Racing CPUs may lose a count
  * here or there; the limits are thresholds, not accounting.
@@ -367,21 +382,15 @@ void sg_host_account(struct sg_net *sn, const struct sg_policy *pol,
 	struct sg_host_table *t = rcu_dereference(sn->hosts);
 	bool syn = (flow->tcp_flags & (SG_TCP_SYN | SG_TCP_ACK)) == SG_TCP_SYN;
 	struct sg_host *h;
-	struct sg_key key;
-	u32 bucket, now;
 	u8 reasons;
+	u32 now;
 
 	if (!t)
 		return;
-	sg_host_key(t, &key, flow->family, &flow->saddr);
-	bucket = sg_host_bucket(t, &key);
 	now = sg_now();
-	h = sg_host_find(t, &key, bucket);
-	if (!h) {
-		h = sg_host_insert(sn, t, &key, bucket, now);
-		if (!h)
-			return;
-	}
+	h = sg_host_get(sn, t, flow->family, &flow->saddr, now);
+	if (!h)
+		return;
 
 	if (exempt && !(READ_ONCE(h->flags) & SMTPGATE_HOST_F_EXEMPT)) {
 		spin_lock_bh(&t->lock);
@@ -445,18 +454,12 @@ int sg_host_flag_user(struct sg_net *sn, const struct sg_policy *pol,
 		      u8 family, const union nf_inet_addr *addr, u8 reasons)
 {
 	struct sg_host_table *t = rcu_dereference(sn->hosts);
+	u32 now = sg_now();
 	struct sg_host *h;
-	struct sg_key key;
-	u32 bucket, now;
 
 	if (!t)
 		return -ENOSPC;
-	sg_host_key(t, &key, family, addr);
-	bucket = sg_host_bucket(t, &key);
-	now = sg_now();
-	h = sg_host_find(t, &key, bucket);
-	if (!h)
-		h = sg_host_insert(sn, t, &key, bucket, now);
+	h = sg_host_get(sn, t, family, addr, now);
 	if (!h)
 		return -ENOSPC;
 	WRITE_ONCE(h->last_seen, now);

@@ -225,10 +225,6 @@ const struct sg_ban *sg_banned(struct sg_net *sn, const struct sg_policy *pol,
 			       const struct sg_flow *flow);
 void sg_log(struct sk_buff *skb, const struct nf_hook_state *state,
 	    const struct sg_flow *flow);
-unsigned int sg_inspect_reply(struct sg_net *sn, const struct sg_policy *pol,
-			      struct sk_buff *skb, u8 family);
-bool sg_inspect_wanted(const struct sg_policy *pol, struct sk_buff *skb,
-		       const struct sg_flow *flow);
 
 /* nat.c */
 int sg_nat_register(struct net *net);
