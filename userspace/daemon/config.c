@@ -149,19 +149,12 @@ struct ctx {
 static void __attribute__((format(printf, 3, 4)))
 report(struct ctx *x, unsigned int line, const char *fmt, ...)
 {
-	char why[400], msg[512];
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	if (line)
-		snprintf(msg, sizeof(msg), "%s:%u: %s", x->name, line, why);
-	else
-		snprintf(msg, sizeof(msg), "%s: %s", x->name, why);
 	x->errors++;
-	if (x->report)
-		x->report(x->arg, msg);
+	va_start(ap, fmt);
+	file_vreport(x->report, x->arg, x->name, line, fmt, ap);
+	va_end(ap);
 }
 
 /* The physical line of offset @off in the current logical line. */

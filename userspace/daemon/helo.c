@@ -59,22 +59,30 @@ struct hctx {
 	unsigned int depth;
 };
 
+void file_vreport(helo_report_fn report, void *arg, const char *name,
+		  unsigned int line, const char *fmt, va_list ap)
+{
+	char why[400], msg[512];
+
+	if (!report)
+		return;
+	vsnprintf(why, sizeof(why), fmt, ap);
+	if (line)
+		snprintf(msg, sizeof(msg), "%s:%u: %s", name, line, why);
+	else
+		snprintf(msg, sizeof(msg), "%s: %s", name, why);
+	report(arg, msg);
+}
+
 static void __attribute__((format(printf, 3, 4)))
 herr(struct hctx *x, unsigned int line, const char *fmt, ...)
 {
-	char why[300], msg[400];
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	if (line)
-		snprintf(msg, sizeof(msg), "%s:%u: %s", x->name, line, why);
-	else
-		snprintf(msg, sizeof(msg), "%s: %s", x->name, why);
 	x->errors++;
-	if (x->report)
-		x->report(x->arg, msg);
+	va_start(ap, fmt);
+	file_vreport(x->report, x->arg, x->name, line, fmt, ap);
+	va_end(ap);
 }
 
 void helo_init(struct helo_table *t)

@@ -48,6 +48,7 @@
 #ifndef _SG_SMTP_H
 #define _SG_SMTP_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -166,6 +167,13 @@ const char *smtp_evidence_str(const struct smtp_flow *f, char *buf,
 /* ---- helo.c: Postfix check_helo_access regexp tables ------------------- */
 
 typedef void (*helo_report_fn)(void *arg, const char *msg);
+
+/*
+ * "NAME:LINE: what is wrong" ("NAME: ..." for line 0) to @report, if any:
+ * the form of every file error, helo tables' and smtpgate.conf's alike.
+ */
+void file_vreport(helo_report_fn report, void *arg, const char *name,
+		  unsigned int line, const char *fmt, va_list ap);
 
 struct helo_rule;
 

@@ -23,25 +23,11 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
+#include "msgs.h"
 #include "smtpgated.h"
 #include "duration.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
-
-struct msgs {
-	char text[8192];
-	size_t len;
-	int n;
-};
-
-static void collect(void *arg, const char *msg)
-{
-	struct msgs *m = arg;
-
-	m->len += snprintf(m->text + m->len, sizeof(m->text) - m->len, "%s\n",
-			   msg);
-	m->n++;
-}
 
 static int parse(struct sgd_config *c, const char *text, struct msgs *m)
 {

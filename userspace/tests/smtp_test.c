@@ -22,6 +22,7 @@
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #include "kselftest_harness.h"
 #include "segment.h"
+#include "msgs.h"
 #include "smtpgated.h"
 
 /* ---- dialogues ------------------------------------------------------------- */
@@ -483,21 +484,6 @@ TEST(limits_off)
 }
 
 /* ---- helo tables --------------------------------------------------------------- */
-
-struct msgs {
-	char text[4096];
-	size_t len;
-	int n;
-};
-
-static void collect(void *arg, const char *msg)
-{
-	struct msgs *m = arg;
-
-	m->len += snprintf(m->text + m->len, sizeof(m->text) - m->len, "%s\n",
-			   msg);
-	m->n++;
-}
 
 /* The seed's file, as tests/vm/data/helo-checks.regexp has it. */
 static const char seed_table[] =
