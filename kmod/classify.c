@@ -98,7 +98,6 @@ static __always_inline bool sg_tcp_watched(const struct sk_buff *skb,
 		return false;
 	flow->sport = pp[0];
 	flow->dport = pp[1];
-	flow->tcp_flags = 0;
 	if (end >= off + SG_TCP_FLAGS_OFF + 1) {
 		u8 _fl;
 		const u8 *fl = skb_header_pointer(skb, off + SG_TCP_FLAGS_OFF,
@@ -273,10 +272,11 @@ static noinline u8 sg_classify_ipv4_other(const struct sk_buff *skb,
 					  const struct sg_ports *ports,
 					  struct sg_flow *flow)
 {
-	flow->teredo = 0;
-	if (protocol == IPPROTO_UDP &&
-	    sg_teredo_smtp(skb, thoff, end, ports, flow))
-		return SMTPGATE_CLASS_TEREDO;
+	if (protocol == IPPROTO_UDP) {
+		if (sg_teredo_smtp(skb, thoff, end, ports, flow))
+			return SMTPGATE_CLASS_TEREDO;
+		flow->teredo = 0;
+	}
 	if (protocol == IPPROTO_IPV6 &&
 	    sg_inner_ipv6_smtp(skb, thoff, end, ports, false, flow))
 		return SMTPGATE_CLASS_SIXIN4;
@@ -381,7 +381,12 @@ u8 sg_classify(const struct sk_buff *skb, unsigned int nhoff, u8 family,
 {
 	u8 class = SMTPGATE_CLASS_OTHER;
 
-	flow->family = NFPROTO_UNSPEC;
+	/*
+	 * Every byte, once: the hooks compare and hash whole address unions,
+	 * of which an IPv4 address fills 4 bytes.  A few stores, cheaper than
+	 * remembering which field each class leaves unset.
+	 */
+	memset(flow, 0, sizeof(*flow));
 	if (family == NFPROTO_IPV4)
 		class = sg_classify_ipv4(skb, nhoff, ports, flow);
 	else if (family == NFPROTO_IPV6)

@@ -62,8 +62,11 @@ static inline void sg_port_set(struct sg_ports *ports, u16 port)
  * @sport:	TCP source port of the SMTP segment (inner for tunnels)
  * @dport:	TCP destination port (inner for tunnels)
  *
- * Only @family and @class are always valid; the outer addresses once
- * @family is set, the rest only for the SMTP classes.
+ * Only @family and @class are always meaningful; the outer addresses once
+ * @family is set, the rest only for the SMTP classes.  Every byte is set
+ * all the same: what a class does not use is zero, and an IPv4 address
+ * fills the first 4 bytes of its union, the other 12 zero, so whole unions
+ * compare and hash alike for one address.
  */
 struct sg_flow {
 	u8 family;
