@@ -91,7 +91,10 @@ static const u8 sg_action_verdict[__SMTPGATE_ACTION_MAX] = {
 	[SMTPGATE_ACTION_TRAP] = SMTPGATE_VERDICT_PASS,
 };
 
-/* Whether the TCP segment in @skb carries data; fragments do not count. */
+/*
+ * Whether @skb is a TCP segment that carries data; fragments do not count,
+ * nor do ICMP errors, which conntrack relates to the session they quote.
+ */
 static bool sg_tcp_has_data(struct sk_buff *skb, u8 family)
 {
 	struct tcphdr _th;
@@ -102,7 +105,8 @@ static bool sg_tcp_has_data(struct sk_buff *skb, u8 family)
 	int off;
 
 	if (family == NFPROTO_IPV4) {
-		if (ip_is_fragment(ip_hdr(skb)))
+		if (ip_hdr(skb)->protocol != IPPROTO_TCP ||
+		    ip_is_fragment(ip_hdr(skb)))
 			return false;
 		thoff = skb_network_offset(skb) + ip_hdrlen(skb);
 	} else {

@@ -271,6 +271,35 @@ test_good() {
 		test "$(ctl -j stats | jq '[.. | objects | .queue? // empty] | add')" -gt 0
 }
 
+# An ICMP error from the MX about a port-25 session is related to it, in
+# the reply direction, but it is no server data: never queued (an ICMP
+# header read as TCP used to look like a segment with data).
+other_queued() {
+	ctl -j stats | jq '.packets.other.queue // 0'
+}
+
+still_queued() # N
+{
+	local now
+	now=$(other_queued)
+	[[ $now == "$1" ]] || { echo "other.queue went from $1 to $now"; return 1; }
+}
+
+test_icmp_related() {
+	echo "# -- an ICMP error about a port-25 session is not queued"
+	local before out
+	in_ns mx iptables -I INPUT -p tcp --dport 25 -s "$CLIENT4" \
+		-m tcp --sport 40025 -j REJECT --reject-with icmp-port-unreachable
+	before=$(other_queued)
+	out=$(in_ns client socat -u /dev/null \
+		TCP4:"$MX4":25,sourceport=40025,connect-timeout=10 2>&1)
+	check "the MX's port unreachable reached the client" \
+		grep -qi "refused" <<<"$out"
+	check "nothing of it was queued" still_queued "$before"
+	in_ns mx iptables -D INPUT -p tcp --dport 25 -s "$CLIENT4" \
+		-m tcp --sport 40025 -j REJECT --reject-with icmp-port-unreachable
+}
+
 # Each zombie stops at its offending line: the ban that follows (scope
 # all) cuts the rest of its session.
 test_zombies() {
@@ -378,6 +407,7 @@ require_cmd jq socat swaks "$PY"
 [ -f "${SMTPGATE_KO:-}" ] || ksft_skip "no module (SMTPGATE_KO=${SMTPGATE_KO:-})"
 test_setup
 test_good
+test_icmp_related
 test_zombies
 test_reload
 test_exempt
