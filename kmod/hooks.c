@@ -268,7 +268,12 @@ static unsigned int sg_forward(void *priv, struct sk_buff *skb,
 	switch (action) {
 	case SMTPGATE_ACTION_LOG:
 		sg_stats_inc(sn, flow.class, SMTPGATE_VERDICT_LOG);
-		sg_log(skb, state, &flow);
+		/*
+		 * One line per connection attempt (and per SYN retry): the
+		 * session's every segment passes, and would flood the log.
+		 */
+		if (!(flow.tcp_flags & SG_TCP_ACK))
+			sg_log(skb, state, &flow);
 		if (sg_inspect_wanted(pol, skb, &flow, internal))
 			return sg_queue(pol);
 		return NF_ACCEPT;

@@ -91,6 +91,25 @@ echo "# -- ports=25,465,2525 with log"
 sg_load "$INTERNAL" ports=25,465,2525 action=log || ksft_fail "smtpgate does not load with three ports"
 expect_tcp log client "$CLIENT4" "$MX4" 2525 smtp4
 expect_tcp log client "$CLIENT6" "$MX6" 465 smtp6
+
+# A logged session passes whole: its attempt is logged, not each segment.
+only_attempts_logged() # MARK SRC
+{
+	local lines
+	lines=$(sg_log_lines "$1" "smtp4 " "$2") || {
+		echo "no smtp4 line for $2"
+		return 1
+	}
+	if grep -q " ACK " <<<"$lines"; then
+		echo "a segment past the SYN was logged: $(grep -m 1 ' ACK ' <<<"$lines")"
+		return 1
+	fi
+}
+klog_mark
+LOG_MARK=$KLOG_MARK
+expect_tcp log client "$CLIENT4" "$MX4" 25 smtp4
+check "log: the connection attempt logged, not the session's segments" \
+	only_attempts_logged "$LOG_MARK" "$CLIENT4"
 expect_tcp pass client "$CLIENT4" "$MX4" 80
 
 sg_unload || tap_fail "rmmod smtpgate"
