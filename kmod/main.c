@@ -45,24 +45,37 @@ struct sg_net *sg_pernet(const struct net *net)
 	return net_generic(net, sg_net_id);
 }
 
+/*
+ * The stats are bumped from any context: the packet path (softirq, or an
+ * nft OUTPUT chain in process context) and mutex holders (ban cap rejects,
+ * event losses, HOST_FLAG, eviction work).  Preemption stays off so the
+ * CPU's counters stay ours; on 32-bit, interrupts too, so a softirq's
+ * update cannot nest inside a process's and tear the sequence count.
+ */
+static void sg_stats_one(struct sg_stats *st, u64_stats_t *counter)
+{
+	unsigned long flags;
+
+	flags = u64_stats_update_begin_irqsave(&st->syncp);
+	u64_stats_inc(counter);
+	u64_stats_update_end_irqrestore(&st->syncp, flags);
+}
+
 void sg_stats_inc(struct sg_net *sn, u8 class, u8 verdict)
 {
-	struct sg_stats *st = this_cpu_ptr(sn->stats);
+	struct sg_stats *st = get_cpu_ptr(sn->stats);
 
-	u64_stats_update_begin(&st->syncp);
-	u64_stats_inc(&st->packets[class][verdict]);
-	u64_stats_update_end(&st->syncp);
+	sg_stats_one(st, &st->packets[class][verdict]);
+	put_cpu_ptr(sn->stats);
 }
 
 /* Bumps the u64_stats_t at @offset in this CPU's counters. */
 void sg_stats_count(struct sg_net *sn, size_t offset)
 {
-	struct sg_stats *st = this_cpu_ptr(sn->stats);
-	unsigned long flags;
+	struct sg_stats *st = get_cpu_ptr(sn->stats);
 
-	flags = u64_stats_update_begin_irqsave(&st->syncp);
-	u64_stats_inc((u64_stats_t *)((char *)st + offset));
-	u64_stats_update_end_irqrestore(&st->syncp, flags);
+	sg_stats_one(st, (u64_stats_t *)((char *)st + offset));
+	put_cpu_ptr(sn->stats);
 }
 
 /* Sums every CPU's counters, each read consistently (no torn 64-bit). */

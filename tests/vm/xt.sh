@@ -447,6 +447,20 @@ expect_pkt droplog spambot "$SPAMBOT4" "$PEER4" teredo "${TEREDO[@]}" auth=4,4 o
 expect_pkt droplog spambot "$SPAMBOT4" "$PEER4" sixin4 sixin4 src="$SPAMBOT4" dst="$PEER4"
 xt_flush iptables-legacy
 
+echo "# -- an nft OUTPUT rule: the target in process context"
+# The gateway's own SMTP meets the target in the sender's context, not a
+# softirq: its counters must be bumped all the same (a debug kernel with
+# DEBUG_PREEMPT reports a preemptible this_cpu_ptr here).
+xt_drops4() { "$CTL" -j stats | jq '.packets.smtp4.drop'; }
+OUT_RULE=(OUTPUT -d "$MX4" -p tcp --dport 25 -j SMTPGATE --action drop)
+DROPS_BEFORE=$(xt_drops4)
+check "iptables-nft: the target in filter OUTPUT" \
+	iptables-nft -t filter -I "${OUT_RULE[@]}"
+check "the gateway's own SMTP is dropped" \
+	bash -c "! socat -u /dev/null TCP4:$MX4:25,connect-timeout=3 2>/dev/null"
+check "and counted" test "$(xt_drops4)" -gt "$DROPS_BEFORE"
+check "OUTPUT rule removed" iptables-nft -t filter -D "${OUT_RULE[@]}"
+
 echo "# -- a banned host is dropped whatever the action"
 # In mangle FORWARD (-150): the target sees the packets before the hooks
 # that bans register (-5) could.
