@@ -219,6 +219,12 @@ static const char sg_msg_redirect[] =
 	"action: redirect needs a submission server (SMTPGATE_A_POLICY_SUBMISSION4 or 6)";
 static const char sg_msg_trap[] =
 	"action: trap needs trap_port, the port of smtpgated's trap listener";
+static const char sg_msg_rate_limit[] =
+	"rate_limit: at most 65534 attempts per window (a host's counter is 16-bit)";
+static const char sg_msg_blocked_limit[] =
+	"blocked_limit: at most 65535 blocked attempts per window (a host's counter is 16-bit)";
+static const char sg_msg_dest_limit[] =
+	"dest_limit: at most 267 destinations per window (a host's estimate goes no higher)";
 
 /**
  * sg_policy_check() - the rules that tie policy fields together
@@ -242,6 +248,15 @@ const char *sg_policy_check(const struct sg_policy *pol, int *attr)
 		return sg_msg_redirect;
 	if (pol->action == SMTPGATE_ACTION_TRAP && !pol->trap_port)
 		return sg_msg_trap;
+	*attr = SMTPGATE_A_POLICY_RATE_LIMIT;
+	if (pol->rate_limit > SG_MAX_RATE_LIMIT)
+		return sg_msg_rate_limit;
+	*attr = SMTPGATE_A_POLICY_BLOCKED_LIMIT;
+	if (pol->blocked_limit > SG_MAX_BLOCKED_LIMIT)
+		return sg_msg_blocked_limit;
+	*attr = SMTPGATE_A_POLICY_DEST_LIMIT;
+	if (pol->dest_limit > SG_MAX_DEST_LIMIT)
+		return sg_msg_dest_limit;
 	return NULL;
 }
 

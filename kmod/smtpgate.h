@@ -43,6 +43,17 @@ struct sg_prefix_set {
 	struct sg_prefix v[SG_MAX_PREFIXES];
 };
 
+/*
+ * The largest limits a host's counters can reach (hosts.c): a limit above
+ * them would never flag anyone, so it is refused.  Attempts and blocked
+ * attempts are counted in 16 bits (the rate must exceed its limit, the
+ * blocked count reach it); distinct destinations past the exact few are
+ * a 64-bit linear-counting sketch, whose estimate saturates at 267.
+ */
+#define SG_MAX_RATE_LIMIT	(U16_MAX - 1)
+#define SG_MAX_BLOCKED_LIMIT	U16_MAX
+#define SG_MAX_DEST_LIMIT	267
+
 /**
  * struct sg_policy - what a gateway does with SMTP, replaced as a whole
  * @rcu:	freed after readers are done
@@ -62,9 +73,12 @@ struct sg_prefix_set {
  * @ban_scope:	enum smtpgate_scope for the daemon's bans
  * @host_prefix: host aggregation length, per family
  * @window:	seconds the limits count over
- * @rate_limit:	attempts per window that flag a host (0: off)
- * @blocked_limit: blocked attempts per window that flag a host (0: off)
- * @dest_limit:	distinct destinations per window that flag a host (0: off)
+ * @rate_limit:	attempts per window that flag a host (0: off); at most
+ *		SG_MAX_RATE_LIMIT
+ * @blocked_limit: blocked attempts per window that flag a host (0: off);
+ *		at most SG_MAX_BLOCKED_LIMIT
+ * @dest_limit:	distinct destinations per window that flag a host (0: off);
+ *		at most SG_MAX_DEST_LIMIT
  * @max_hosts:	host table cap
  * @max_bans:	ban table cap
  * @inspect:	queue plaintext port-25 sessions to @inspect_queue

@@ -60,9 +60,23 @@ test_policy() {
 	ctl_expect 1 "smtpgatectl: policy set: kernel: integer out of range (attribute policy.max_hosts)" \
 		"policy set max_hosts=5: refused, the attribute named" \
 		policy set max_hosts=5
+	# A limit the host's counters cannot reach would never flag anyone.
+	ctl_expect 1 "smtpgatectl: policy set: kernel: dest_limit: at most 267 destinations per window (a host's estimate goes no higher)" \
+		"policy set dest_limit=268: refused, the attribute named" \
+		policy set dest_limit=268
+	ctl_expect 1 "smtpgatectl: policy set: kernel: rate_limit: at most 65534 attempts per window (a host's counter is 16-bit)" \
+		"policy set rate_limit=65535: refused, the attribute named" \
+		policy set rate_limit=65535
+	ctl_expect 1 "smtpgatectl: policy set: kernel: blocked_limit: at most 65535 blocked attempts per window (a host's counter is 16-bit)" \
+		"policy set blocked_limit=65536: refused, the attribute named" \
+		policy set blocked_limit=65536
 	check "policy: a refused set leaves the old policy (generation $gen)" \
 		test "$(ctl -j policy | jq '[.generation, .host_prefix4, .ports]' -c)" \
 		= "[$gen,32,[25,465,587]]"
+	check "policy set dest_limit=267 rate_limit=65534 blocked_limit=65535: the largest that can trigger" \
+		ctl policy set dest_limit=267 rate_limit=65534 blocked_limit=65535
+	check "policy set dest_limit=10 rate_limit=15 blocked_limit=10: back" \
+		ctl policy set dest_limit=10 rate_limit=15 blocked_limit=10
 	ctl_expect 2 "smtpgatectl: policy set: 'foo=1' is not KEY=VALUE with a known KEY" \
 		"policy set foo=1: usage" policy set foo=1
 	ctl_expect 2 "smtpgatectl: policy set: 'internal' is not KEY=VALUE with a known KEY" \

@@ -93,12 +93,14 @@
  *             1-32 of them (25, 465)
  *         SMTPGATE_A_POLICY_WINDOW: u32, 1-86400, the window the limits
  *             below count over (60)
- *         SMTPGATE_A_POLICY_RATE_LIMIT: u32, connection attempts per
- *             window that flag a host; 0 disables (15)
- *         SMTPGATE_A_POLICY_BLOCKED_LIMIT: u32, blocked attempts per window
- *             that flag a host; 0 disables (10)
- *         SMTPGATE_A_POLICY_DEST_LIMIT: u32, distinct destinations per
- *             window that flag a host; 0 disables (10)
+ *         SMTPGATE_A_POLICY_RATE_LIMIT: u32, 0-65534, connection attempts
+ *             per window that flag a host; 0 disables (15)
+ *         SMTPGATE_A_POLICY_BLOCKED_LIMIT: u32, 0-65535, blocked attempts
+ *             per window that flag a host; 0 disables (10)
+ *         SMTPGATE_A_POLICY_DEST_LIMIT: u32, 0-267, distinct destinations
+ *             per window that flag a host; 0 disables (10).  A host's
+ *             counters go no higher: a larger limit, which would never
+ *             flag anyone, is refused with EINVAL, the attribute named
  *         SMTPGATE_A_POLICY_FLAG_TUNNEL: u8, 0 or 1: flag on any tunnelled
  *             SMTP attempt (1)
  *         SMTPGATE_A_POLICY_BAN_SCOPE: u8, enum smtpgate_scope, the scope
