@@ -9,6 +9,7 @@
 #include <linux/kernel.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <net/netfilter/ipv4/nf_defrag_ipv4.h>
 #include <net/netfilter/nf_log.h>
 
 #include "smtpgate.h"
@@ -289,6 +290,20 @@ static bool sg_needs_nat(const struct sg_policy *pol)
 				   pol->inspect);
 }
 
+/*
+ * Tunnelled SMTP split into IPv4 fragments is only visible reassembled:
+ * the first fragment of a tunnel holds the outer UDP or 6in4 header, not
+ * the inner TCP ports.  Conntrack's users turn defragmentation on; a
+ * namespace without any would let fragmented Teredo and 6in4 through, so
+ * a policy that polices anyone (and tunnel_action always drops or logs)
+ * takes it.  IPv6 needs none: no tunnel we watch is carried over IPv6,
+ * and the first IPv6 fragment of SMTP holds its ports.
+ */
+static bool sg_needs_defrag(const struct sg_policy *pol)
+{
+	return sg_polices(pol);
+}
+
 static bool sg_needs_log(const struct sg_policy *pol)
 {
 	return sg_polices(pol) &&
@@ -329,11 +344,16 @@ static void sg_features_put(struct sg_net *sn, const struct sg_policy *pol)
 		sg_log_put();
 		sn->log_on = false;
 	}
+	if (sn->defrag_on && !sg_needs_defrag(pol)) {
+		nf_defrag_ipv4_disable(sn->net);
+		sn->defrag_on = false;
+	}
 }
 
 /*
- * Takes what @pol needs and the namespace lacks.  The logger and NAT come
- * before the hooks, so the first packet the hooks see finds them ready.
+ * Takes what @pol needs and the namespace lacks.  The logger, NAT and
+ * defragmentation come before the hooks, so the first packet the hooks
+ * see finds them ready.
  */
 static int sg_features_get(struct sg_net *sn, const struct sg_policy *pol)
 {
@@ -357,6 +377,14 @@ static int sg_features_get(struct sg_net *sn, const struct sg_policy *pol)
 			return err;
 		}
 		sn->nat_on = true;
+	}
+	if (!sn->defrag_on && sg_needs_defrag(pol)) {
+		err = nf_defrag_ipv4_enable(sn->net);
+		if (err) {
+			pr_err("cannot turn IPv4 defragmentation on: %d\n", err);
+			return err;
+		}
+		sn->defrag_on = true;
 	}
 	if (!sn->hooks_on && sg_needs_hooks(sn, pol)) {
 		err = sg_hooks_register(sn->net);

@@ -164,6 +164,7 @@ struct sg_net {
 	bool hooks_on;
 	bool nat_on;
 	bool log_on;
+	bool defrag_on;			/* nf_defrag_ipv4, for fragmented tunnels */
 	u32 xt_rules;			/* SMTPGATE rules: they need a host table */
 	u32 generation;
 	struct sg_stats __percpu *stats;
