@@ -783,9 +783,7 @@ static int sg_nl_ban_add_doit(struct sk_buff *skb, struct genl_info *info)
 	specs = sg_nl_ban_specs(info, &n);
 	if (IS_ERR(specs))
 		return PTR_ERR(specs);
-	err = sg_hooks_for_bans(sg_info_net(info));
-	if (!err)
-		err = sg_bans_add(sg_info_net(info), specs, n, quiet);
+	err = sg_bans_add_enforced(sg_info_net(info), specs, n, quiet);
 	kvfree(specs);
 	if (err == -ENOSPC)
 		NL_SET_ERR_MSG(info->extack,

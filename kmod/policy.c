@@ -464,18 +464,38 @@ int sg_policy_install(struct sg_net *sn, struct sg_policy *pol)
 	return 0;
 }
 
-/*
- * A ban is about to be added: make sure the hooks that enforce it are in,
- * whatever the policy (it may police no internal prefix at all).
+/**
+ * sg_bans_add_enforced() - add bans, with the hooks that enforce them
+ * @sn:		the namespace
+ * @specs:	the bans, as for sg_bans_add()
+ * @n:		how many
+ * @quiet:	as for sg_bans_add()
+ *
+ * Bans are enforced whatever the policy (it may police no internal prefix
+ * at all).  The hooks are taken and the bans counted under the namespace
+ * lock, the lock every hook decision is made under: a policy installed
+ * meanwhile sees the bans and keeps the hooks.  A batch that fails leaves
+ * the hooks as the namespace needs them without it.
+ *
+ * Return: 0 or a negative errno from sg_bans_add() or hook registration.
  */
-int sg_hooks_for_bans(struct sg_net *sn)
+int sg_bans_add_enforced(struct sg_net *sn, const struct sg_ban_spec *specs,
+			 unsigned int n, bool quiet)
 {
+	const struct sg_policy *pol;
 	int err = 0;
 
 	mutex_lock(&sn->lock);
 	if (!sn->hooks_on) {
 		err = sg_hooks_register(sn->net);
 		sn->hooks_on = !err;
+	}
+	if (!err)
+		err = sg_bans_add(sn, specs, n, quiet);
+	pol = rcu_dereference_protected(sn->policy, lockdep_is_held(&sn->lock));
+	if (err && pol && sn->hooks_on && !sg_needs_hooks(sn, pol)) {
+		sg_hooks_unregister(sn->net);
+		sn->hooks_on = false;
 	}
 	mutex_unlock(&sn->lock);
 	return err;

@@ -226,7 +226,9 @@ static inline bool sg_exempt(const struct sg_policy *pol,
 
 const char *sg_policy_check(const struct sg_policy *pol, int *attr);
 int sg_policy_install(struct sg_net *sn, struct sg_policy *pol);
-int sg_hooks_for_bans(struct sg_net *sn);
+struct sg_ban_spec;
+int sg_bans_add_enforced(struct sg_net *sn, const struct sg_ban_spec *specs,
+			 unsigned int n, bool quiet);
 int sg_hosts_for_rules(struct sg_net *sn, bool get);
 void sg_policy_release(struct sg_net *sn);
 const char *sg_action_name(u8 action);

@@ -215,6 +215,58 @@ test_isolation() {
 		bash -c "'$CTL' -n '$NET_GW_NS' flush && '$CTL' -n '$GW2' banned 192.0.2.77 >/dev/null"
 }
 
+# A policy with no internal prefix still enforces bans, so its hooks stay
+# while a ban is in; a ban added while such a policy is being set must not
+# lose them.  A racer sets that policy over and over; each round empties
+# the ban table (the racer may then drop the hooks) and loads one batch of
+# 800 bans, the spambot's among them (inserting them leaves the racer a
+# wide window); the ping after it must die at the ban: every round's ping
+# counts as banned.
+gw2_banned() {
+	"$CTL" -n "$GW2" -j stats | jq '[.packets[].banned] | add'
+}
+
+banned_since() # BEFORE N
+{
+	local n=$(($(gw2_banned) - $1))
+	((n == $2)) || { echo "$n of $2 pings dropped by the ban"; return 1; }
+}
+
+test_hook_race() {
+	echo "# -- ban load racing empty policy sets: the bans keep their hooks"
+	local i before rounds=15 lost=0 racer f=$NET_DIR/race.bans stop=$NET_DIR/race.stop
+	check "gateway 2: no ban left" "$CTL" -n "$GW2" unban 192.0.2.77
+	check "gateway 2: a policy with no internal prefix" \
+		"$CTL" -n "$GW2" policy set internal= action=log
+	{
+		for ((i = 0; i < 799; i++)); do
+			printf '2001:db8:9:%x::/64 - all race\n' "$i"
+		done
+		echo "$SPAMBOT4 - all race"
+	} >"$f"
+	rm -f "$stop"
+	(
+		while [[ ! -e $stop ]]; do
+			"$CTL" -n "$GW2" policy set internal= action=log >/dev/null
+		done
+	) &
+	racer=$!
+	before=$(gw2_banned)
+	for ((i = 0; i < rounds; i++)); do
+		"$CTL" -n "$GW2" flush >/dev/null
+		"$CTL" -n "$GW2" load "$f" >/dev/null || lost=$((lost + 1))
+		ip netns exec "$H2" ping -q -c 1 -W 0.3 "$MX4" >/dev/null 2>&1
+	done
+	touch "$stop"
+	wait "$racer"
+	check "every round's load was added ($lost failed)" test "$lost" = 0
+	check "every round's ping was dropped by the ban" \
+		banned_since "$before" "$rounds"
+	check "and the last ban still drops" \
+		bash -c "! ip netns exec $H2 ping -q -c 1 -W 2 $MX4"
+	"$CTL" -n "$GW2" flush >/dev/null
+}
+
 fails_with() # RC CMD...
 {
 	local rc=$1
@@ -245,4 +297,5 @@ test_scope_all
 test_prefixes
 test_expiry
 test_isolation
+test_hook_race
 tap_summary
