@@ -20,6 +20,14 @@ SMTPGATE_TEST_GW_NETNS=1
 . "$(dirname "$0")/net.sh"
 . "$(dirname "$0")/ctl-lib.sh"
 
+# libxt_SMTPGATE from the build tree, as in xt.sh.
+XT_SO=$SMTPGATE_REPO/userspace/xt/libxt_SMTPGATE.so
+for XT_SYSDIR in /usr/lib/x86_64-linux-gnu/xtables /usr/lib/xtables \
+	/usr/lib64/xtables /usr/libexec/xtables; do
+	[[ -d $XT_SYSDIR ]] && break
+done
+export XTABLES_LIBDIR=${XT_SO%/*}:$XT_SYSDIR
+
 CG_MNT='' CG='' CG_ROOT='' HOLDERS=()
 NS_PER_CG=8
 
