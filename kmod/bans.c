@@ -607,6 +607,7 @@ void sg_bans_flush(struct sg_net *sn)
 		rhashtable_walk_stop(&iter);
 		rhashtable_walk_exit(&iter);
 	}
+	sg_hosts_end_all_episodes(sn);
 	mutex_unlock(&b->lock);
 }
 

@@ -9,11 +9,19 @@
  * the first packet of a new host takes the table's spinlock.  Chains are
  * bounded (SG_MAX_CHAIN), so even a known seed cannot make a lookup long.
  *
- * When the table fills up, a work item evicts the unflagged hosts that have
- * been quiet longest, down to three quarters of the cap.  Flagged hosts are
- * the evidence the operator wants and are never evicted.
+ * When the table fills up, a work item (at most one pass a second) evicts
+ * down to three quarters of the cap: first the unflagged hosts that have been
+ * quiet longest; then, only when those are not enough, the flagged hosts a
+ * ban covers (the ban remembers them), longest flagged first; and last the
+ * other flagged hosts, longest flagged first.  So a customer who makes
+ * hosts flag themselves (a /48, spoofing inside a subnet) cannot fill the
+ * table for good and leave new hosts untracked.
+ *
+ * Lock order: the bans' mutex, then sn->lock, then the table's spinlock.
  */
 #include <linux/log2.h>
+#include <linux/memcontrol.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 #include <net/genetlink.h>
@@ -23,6 +31,8 @@
 #define SG_MAX_CHAIN		16
 #define SG_EXACT_DESTS		4
 #define SG_DEST_SKETCH		0xff	/* dest_n: counting in dest_bits */
+#define SG_HOST_F_UNLINKED	0x80	/* internal: off the table, dying */
+#define SG_WALK_BATCH		256	/* buckets between two cond_resched() */
 
 /* Test-only: a fixed hash seed, so colliding keys can be computed. */
 static ulong test_hash_seed;
@@ -61,6 +71,8 @@ struct sg_host_table {
 	u32 generation;		/* tells dumps that the table was replaced */
 	atomic_t count;
 	atomic_t flagged;
+	unsigned long evict_next;	/* jiffies: no eviction pass before */
+	struct mem_cgroup *memcg;	/* hosts are charged to the creator's */
 	u32 max;
 	u32 mask;
 	u8 prefix[2];
@@ -91,10 +103,19 @@ struct sg_host_table *sg_host_table_new(const struct sg_policy *pol, u32 gen)
 	u32 buckets = roundup_pow_of_two(max(pol->max_hosts / 2, 16U));
 	struct sg_host_table *t;
 
-	t = kvzalloc(struct_size(t, buckets, buckets), GFP_KERNEL);
+	/* Charged to the caller's memory cgroup: ENOMEM there, no OOM kill. */
+	t = kvzalloc(struct_size(t, buckets, buckets),
+		     GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
 	if (!t)
 		return NULL;
 	spin_lock_init(&t->lock);
+	t->evict_next = jiffies;
+	/*
+	 * Hosts are allocated in softirq, where no task is to charge: they
+	 * go to the memory cgroup of whoever made the table (the namespace's
+	 * administrator, maybe root in a user namespace).
+	 */
+	t->memcg = get_mem_cgroup_from_mm(current->mm);
 	t->generation = gen;
 	t->max = pol->max_hosts;
 	t->mask = buckets - 1;
@@ -131,8 +152,22 @@ void sg_host_table_free(struct sg_host_table *t)
 			next = rcu_dereference_raw(h->next);
 			kmem_cache_free(sg_host_cache, h);
 		}
+		if (!(i % SG_WALK_BATCH))
+			cond_resched();
 	}
+	mem_cgroup_put(t->memcg);
 	kvfree(t);
+}
+
+/* A zeroed host, charged to the table's memory cgroup. */
+static struct sg_host *sg_host_alloc(struct sg_host_table *t)
+{
+	struct mem_cgroup *old = set_active_memcg(t->memcg);
+	struct sg_host *h;
+
+	h = kmem_cache_zalloc(sg_host_cache, GFP_ATOMIC | __GFP_ACCOUNT);
+	set_active_memcg(old);
+	return h;
 }
 
 static struct sg_host *sg_head_locked(struct sg_host_table *t, u32 bucket)
@@ -172,6 +207,20 @@ static void sg_host_key(const struct sg_host_table *t, struct sg_key *key,
 }
 
 /*
+ * Wakes the eviction work, at most once a second: an untracked host's
+ * every packet must not schedule a pass over the whole table.
+ */
+static void sg_evict_kick(struct sg_net *sn, struct sg_host_table *t)
+{
+	unsigned long next = READ_ONCE(t->evict_next);
+
+	if (time_before(jiffies, next) ||
+	    cmpxchg(&t->evict_next, next, jiffies + HZ) != next)
+		return;
+	schedule_work(&sn->evict);
+}
+
+/*
  * The first packet of a new host: insert it, unless the table is full or
  * the chain is at its bound.  A full table wakes the eviction work; the
  * packet is still judged, only not tracked.
@@ -184,15 +233,10 @@ static struct sg_host *sg_host_insert(struct sg_net *sn,
 	struct sg_host *h, *head;
 	unsigned int chain = 0;
 
-	/*
-	 * A full table: no lock, and no eviction pass while every host is
-	 * flagged (it could free nothing, and would rescan the whole table
-	 * for every packet of an untracked host).
-	 */
+	/* A full table: no lock, and at most one eviction pass a second. */
 	if (atomic_read(&t->count) >= t->max) {
 		sg_stats_bump(sn, host_cap_misses);
-		if (atomic_read(&t->flagged) < atomic_read(&t->count))
-			schedule_work(&sn->evict);
+		sg_evict_kick(sn, t);
 		return NULL;
 	}
 	spin_lock_bh(&t->lock);
@@ -203,7 +247,7 @@ static struct sg_host *sg_host_insert(struct sg_net *sn,
 
 	if (atomic_read(&t->count) >= t->max || chain >= SG_MAX_CHAIN)
 		goto miss;
-	h = kmem_cache_zalloc(sg_host_cache, GFP_ATOMIC);
+	h = sg_host_alloc(t);
 	if (!h)
 		goto miss;
 	h->key = *key;
@@ -212,7 +256,7 @@ static struct sg_host *sg_host_insert(struct sg_net *sn,
 	RCU_INIT_POINTER(h->next, head);
 	rcu_assign_pointer(t->buckets[bucket], h);
 	if (atomic_inc_return(&t->count) >= t->max - t->max / 8)
-		schedule_work(&sn->evict);
+		sg_evict_kick(sn, t);
 out:
 	spin_unlock_bh(&t->lock);
 	return h;
@@ -220,7 +264,7 @@ miss:
 	spin_unlock_bh(&t->lock);
 	sg_stats_bump(sn, host_cap_misses);
 	if (chain < SG_MAX_CHAIN)
-		schedule_work(&sn->evict);
+		sg_evict_kick(sn, t);
 	return NULL;
 }
 
@@ -344,7 +388,8 @@ static void sg_host_flag(struct sg_net *sn, const struct sg_policy *pol,
 	bool first = false;
 
 	spin_lock_bh(&t->lock);
-	if (!(h->flags & SMTPGATE_HOST_F_FLAGGED)) {
+	/* Not on a host forgotten or evicted since it was looked up. */
+	if (!(h->flags & (SMTPGATE_HOST_F_FLAGGED | SG_HOST_F_UNLINKED))) {
 		WRITE_ONCE(h->reasons, reasons);
 		WRITE_ONCE(h->flagged_at, now);
 		WRITE_ONCE(h->flags, h->flags | SMTPGATE_HOST_F_FLAGGED);
@@ -483,33 +528,103 @@ static void sg_host_unflag(struct sg_host_table *t, struct sg_host *h)
 	}
 }
 
+/* A new episode for @h: unflagged, its window's evidence cleared. */
+static void sg_host_new_episode(struct sg_host_table *t, struct sg_host *h)
+{
+	lockdep_assert_held(&t->lock);
+	if (h->flags & SG_HOST_F_UNLINKED)
+		return;
+	sg_host_unflag(t, h);
+	WRITE_ONCE(h->rate_cur, 0);
+	WRITE_ONCE(h->rate_prev, 0);
+	WRITE_ONCE(h->blk_cur, 0);
+	WRITE_ONCE(h->dest_n, 0);
+	WRITE_ONCE(h->dest_bits, 0);
+}
+
+/* Whether the host @h is inside @ban (NULL: every host is). */
+static bool sg_host_within(const struct sg_host *h, const struct sg_key *ban)
+{
+	struct sg_key k;
+
+	if (!ban)
+		return true;
+	if (h->key.family != ban->family || h->key.len < ban->len)
+		return false;
+	sg_key_make(&k, ban->family, &h->key.addr, ban->len);
+	return !memcmp(&k.addr, &ban->addr, sizeof(k.addr));
+}
+
 /*
- * A ban on the host ended: whatever it does next is a new episode, and a
- * relapse must be flagged (and so banned) again.
+ * Ends the episode of every flagged host inside @ban (NULL: all of them):
+ * a walk over the whole table, so under sn->lock (the table stays), one
+ * bucket at a time, rescheduling between batches.
+ */
+static void sg_hosts_end_episodes(struct sg_net *sn, const struct sg_key *ban)
+{
+	struct sg_host_table *t;
+	struct sg_host *h;
+	u32 i;
+
+	mutex_lock(&sn->lock);
+	t = rcu_dereference_protected(sn->hosts, lockdep_is_held(&sn->lock));
+	for (i = 0; t && atomic_read(&t->flagged) && i <= t->mask; i++) {
+		spin_lock_bh(&t->lock);
+		for (h = sg_head_locked(t, i); h; h = sg_next_locked(t, h))
+			if ((h->flags & SMTPGATE_HOST_F_FLAGGED) &&
+			    sg_host_within(h, ban))
+				sg_host_new_episode(t, h);
+		spin_unlock_bh(&t->lock);
+		if (!(i % SG_WALK_BATCH))
+			cond_resched();
+	}
+	mutex_unlock(&sn->lock);
+}
+
+/**
+ * sg_host_end_episode() - a ban ended: the hosts it covered start afresh
+ * @sn:		the namespace
+ * @ban:	the ban's key
+ *
+ * Whatever the hosts do next is a new episode, and a relapse must be
+ * flagged (and so banned) again.  A ban as long as the host key or longer
+ * names one host; a shorter one (a /48 when hosts are /64s) covers every
+ * host inside it.  Process context: it may sleep.
  */
 void sg_host_end_episode(struct sg_net *sn, const struct sg_key *ban)
 {
 	struct sg_host_table *t;
 	struct sg_host *h;
 	struct sg_key key;
+	bool wide = false;
 
 	rcu_read_lock();
 	t = rcu_dereference(sn->hosts);
-	if (t && ban->len >= t->prefix[sg_fam(ban->family)]) {
+	if (t && ban->len < t->prefix[sg_fam(ban->family)]) {
+		wide = true;
+	} else if (t) {
 		sg_host_key(t, &key, ban->family, &ban->addr);
 		h = sg_host_find(t, &key, sg_host_bucket(t, &key));
 		if (h) {
 			spin_lock_bh(&t->lock);
-			sg_host_unflag(t, h);
-			WRITE_ONCE(h->rate_cur, 0);
-			WRITE_ONCE(h->rate_prev, 0);
-			WRITE_ONCE(h->blk_cur, 0);
-			WRITE_ONCE(h->dest_n, 0);
-			WRITE_ONCE(h->dest_bits, 0);
+			sg_host_new_episode(t, h);
 			spin_unlock_bh(&t->lock);
 		}
 	}
 	rcu_read_unlock();
+	if (wide)
+		sg_hosts_end_episodes(sn, ban);
+}
+
+/**
+ * sg_hosts_end_all_episodes() - every ban is gone (a flush)
+ * @sn:		the namespace
+ *
+ * Every flagged host starts a new episode.  Process context.
+ */
+void sg_hosts_end_all_episodes(struct sg_net *sn)
+{
+	sg_hosts_end_episodes(sn, NULL);
 }
 
 static int sg_host_fill_attempts(struct sk_buff *skb, const struct sg_host *h)
@@ -530,7 +645,7 @@ static int sg_host_fill_attempts(struct sk_buff *skb, const struct sg_host *h)
 /* The host's evidence as an SMTPGATE_A_HOST nest; @window from the policy. */
 int sg_host_fill(struct sk_buff *skb, const struct sg_host *h, u32 window)
 {
-	u8 flags = READ_ONCE(h->flags);
+	u8 flags = READ_ONCE(h->flags) & SMTPGATE_HOST_F_ALL;
 	struct nlattr *nest;
 	u32 now = sg_now();
 
@@ -599,6 +714,23 @@ int sg_host_get_reply(struct sg_net *sn, u8 family,
 	return err;
 }
 
+struct sg_host_corpses {
+	struct rcu_head rcu;
+	u32 n;
+	struct sg_host *v[];
+};
+
+static void sg_host_corpses_free(struct rcu_head *rcu)
+{
+	struct sg_host_corpses *c = container_of(rcu, struct sg_host_corpses,
+						 rcu);
+	u32 i;
+
+	for (i = 0; i < c->n; i++)
+		kmem_cache_free(sg_host_cache, c->v[i]);
+	kvfree(c);
+}
+
 /* Unlinks @h, found in @bucket; the caller frees it after a grace period. */
 static void sg_host_unlink(struct sg_host_table *t, u32 bucket,
 			   struct sg_host *h)
@@ -612,6 +744,8 @@ static void sg_host_unlink(struct sg_host_table *t, u32 bucket,
 			rcu_assign_pointer(*pp, sg_next_locked(t, h));
 			if (h->flags & SMTPGATE_HOST_F_FLAGGED)
 				atomic_dec(&t->flagged);
+			/* No flag or episode end counts it again. */
+			WRITE_ONCE(h->flags, SG_HOST_F_UNLINKED);
 			atomic_dec(&t->count);
 			return;
 		}
@@ -622,11 +756,15 @@ static void sg_host_unlink(struct sg_host_table *t, u32 bucket,
 int sg_host_forget(struct sg_net *sn, u8 family,
 		   const union nf_inet_addr *addr)
 {
+	struct sg_host_corpses *dead;
 	struct sg_host_table *t;
 	struct sg_host *h = NULL;
 	struct sg_key key;
 	u32 bucket;
 
+	dead = kmalloc(struct_size(dead, v, 1), GFP_KERNEL);
+	if (!dead)
+		return -ENOMEM;
 	mutex_lock(&sn->lock);
 	t = rcu_dereference_protected(sn->hosts, lockdep_is_held(&sn->lock));
 	if (t) {
@@ -641,15 +779,23 @@ int sg_host_forget(struct sg_net *sn, u8 family,
 		spin_unlock_bh(&t->lock);
 	}
 	mutex_unlock(&sn->lock);
-	if (!h)
+	if (!h) {
+		kfree(dead);
 		return -ENOENT;
-	synchronize_rcu();
-	kmem_cache_free(sg_host_cache, h);
+	}
+	dead->n = 1;
+	dead->v[0] = h;
+	call_rcu(&dead->rcu, sg_host_corpses_free);
 	return 0;
 }
 
-/* Replaces the table with an empty one of the same shape. */
-void sg_hosts_forget_all(struct sg_net *sn)
+/**
+ * sg_hosts_forget_all() - replace the table with an empty one of its shape
+ * @sn:		the namespace
+ *
+ * Return: 0, or -ENOMEM with every host still tracked.
+ */
+int sg_hosts_forget_all(struct sg_net *sn)
 {
 	struct sg_host_table *t, *old;
 	const struct sg_policy *pol;
@@ -660,12 +806,13 @@ void sg_hosts_forget_all(struct sg_net *sn)
 	t = old && pol ? sg_host_table_new(pol, ++sn->generation) : NULL;
 	if (old && !t) {
 		mutex_unlock(&sn->lock);
-		return;
+		return -ENOMEM;
 	}
 	rcu_assign_pointer(sn->hosts, t);
 	mutex_unlock(&sn->lock);
 	synchronize_rcu();
 	sg_host_table_free(old);
+	return 0;
 }
 
 void sg_hosts_counts(struct sg_net *sn, u32 *hosts, u32 *flagged)
@@ -679,37 +826,58 @@ void sg_hosts_counts(struct sg_net *sn, u32 *hosts, u32 *flagged)
 	rcu_read_unlock();
 }
 
-/* Age class of an unflagged host: log2 of its quiet seconds, or -1. */
-static int sg_host_age_class(const struct sg_host *h, u32 now)
+/*
+ * Eviction classes, the highest evicted first: unflagged hosts by log2 of
+ * their quiet seconds (SG_EVICT_QUIET + 0..32), then flagged hosts a ban
+ * covers by log2 of their flagged seconds (SG_EVICT_BANNED + 0..32), then
+ * the other flagged hosts, likewise (0..32).
+ */
+#define SG_EVICT_BANNED		33
+#define SG_EVICT_QUIET		66
+#define SG_EVICT_CLASSES	99
+
+/* Under RCU: whether a ban covers the host @h (any scope). */
+static bool sg_host_banned(struct sg_net *sn, const struct sg_host *h)
 {
-	if (READ_ONCE(h->flags) & SMTPGATE_HOST_F_FLAGGED)
-		return -1;
-	return fls(now - READ_ONCE(h->last_seen));
+	return sg_ban_match(sn, h->key.family, &h->key.addr, true);
+}
+
+static int sg_host_evict_class(struct sg_net *sn, const struct sg_host *h,
+			       u32 now)
+{
+	if (!(READ_ONCE(h->flags) & SMTPGATE_HOST_F_FLAGGED))
+		return SG_EVICT_QUIET + fls(now - READ_ONCE(h->last_seen));
+	return fls(now - READ_ONCE(h->flagged_at)) +
+	       (sg_host_banned(sn, h) ? SG_EVICT_BANNED : 0);
 }
 
 /*
- * Picks the age class to evict down to: every unflagged host in an older
- * class goes, and *quota of the hosts in this class, in bucket order.
+ * Picks the class to evict down to: every host in a higher class goes, and
+ * *quota of the hosts in this class, in bucket order.  Under sn->lock, so
+ * the table stays; RCU is left between batches of buckets.
  */
-static int sg_evict_threshold(struct sg_host_table *t, u32 now, u32 want,
-			      u32 *quota)
+static int sg_evict_threshold(struct sg_net *sn, struct sg_host_table *t,
+			      u32 now, u32 want, u32 *quota)
 {
-	u32 hist[33] = {};
+	u32 hist[SG_EVICT_CLASSES] = {};
 	struct sg_host *h;
 	u32 i, sum = 0;
 	int c;
 
 	rcu_read_lock();
-	for (i = 0; i <= t->mask; i++)
+	for (i = 0; i <= t->mask; i++) {
 		for (h = rcu_dereference(t->buckets[i]); h;
-		     h = rcu_dereference(h->next)) {
-			c = sg_host_age_class(h, now);
-			if (c >= 0)
-				hist[c]++;
+		     h = rcu_dereference(h->next))
+			hist[sg_host_evict_class(sn, h, now)]++;
+		if (!((i + 1) % SG_WALK_BATCH)) {
+			rcu_read_unlock();
+			cond_resched();
+			rcu_read_lock();
 		}
+	}
 	rcu_read_unlock();
 
-	for (c = 32; c >= 0; c--) {
+	for (c = SG_EVICT_CLASSES - 1; c >= 0; c--) {
 		if (sum + hist[c] >= want) {
 			*quota = want - sum;
 			return c;
@@ -724,7 +892,8 @@ static int sg_evict_threshold(struct sg_host_table *t, u32 now, u32 want,
 static void sg_host_table_evict(struct sg_net *sn, struct sg_host_table *t)
 {
 	u32 count = atomic_read(&t->count), low = t->max - t->max / 4;
-	struct sg_host **victims, *h, *next;
+	struct sg_host_corpses *dead;
+	struct sg_host *h, *next;
 	u32 want, quota, n = 0, i;
 	u32 now = sg_now();
 	int threshold, c;
@@ -732,32 +901,35 @@ static void sg_host_table_evict(struct sg_net *sn, struct sg_host_table *t)
 	if (count <= low)
 		return;
 	want = count - low;
-	victims = kvmalloc_array(want, sizeof(*victims), GFP_KERNEL);
-	if (!victims)
+	dead = kvmalloc(struct_size(dead, v, want), GFP_KERNEL);
+	if (!dead)
 		return;
-	threshold = sg_evict_threshold(t, now, want, &quota);
+	threshold = sg_evict_threshold(sn, t, now, want, &quota);
 
 	for (i = 0; i <= t->mask && n < want; i++) {
+		rcu_read_lock();	/* the ban lookups */
 		spin_lock_bh(&t->lock);
 		for (h = sg_head_locked(t, i); h && n < want; h = next) {
 			next = sg_next_locked(t, h);
-			c = sg_host_age_class(h, now);
+			c = sg_host_evict_class(sn, h, now);
 			if (c < threshold || (c == threshold && !quota))
 				continue;
 			if (c == threshold)
 				quota--;
 			sg_host_unlink(t, i, h);
-			victims[n++] = h;
+			dead->v[n++] = h;
 		}
 		spin_unlock_bh(&t->lock);
+		rcu_read_unlock();
+		if (!((i + 1) % SG_WALK_BATCH))
+			cond_resched();
 	}
 
-	synchronize_rcu();
-	for (i = 0; i < n; i++)
-		kmem_cache_free(sg_host_cache, victims[i]);
-	kvfree(victims);
 	for (i = 0; i < n; i++)
 		sg_stats_bump(sn, host_evictions);
+	dead->n = n;
+	/* No wait here: the hosts go once readers are done (rcu_barrier()). */
+	call_rcu(&dead->rcu, sg_host_corpses_free);
 }
 
 void sg_hosts_evict_work(struct work_struct *work)
@@ -791,6 +963,16 @@ int sg_hosts_dump(struct sg_net *sn, struct sk_buff *skb,
 	cb->seq = t ? t->generation : 1;
 	window = sg_window(sn);
 	for (; t && bucket <= t->mask; bucket++, skip = 0) {
+		if (!((bucket + 1) % SG_WALK_BATCH)) {
+			/* A table replaced meanwhile: the dump says INTR. */
+			rcu_read_unlock();
+			cond_resched();
+			rcu_read_lock();
+			t = rcu_dereference(sn->hosts);
+			cb->seq = t ? t->generation : 1;
+			if (!t || bucket > t->mask)
+				break;
+		}
 		pos = 0;
 		for (h = rcu_dereference(t->buckets[bucket]); h;
 		     h = rcu_dereference(h->next), pos++) {
@@ -820,7 +1002,8 @@ int sg_hosts_dump(struct sg_net *sn, struct sk_buff *skb,
 int sg_hosts_cache_init(void)
 {
 	sg_host_cache = kmem_cache_create("smtpgate_host",
-					  sizeof(struct sg_host), 0, 0, NULL);
+					  sizeof(struct sg_host), 0,
+					  SLAB_ACCOUNT, NULL);
 	return sg_host_cache ? 0 : -ENOMEM;
 }
 

@@ -331,20 +331,36 @@ free_stats:
 	return err;
 }
 
-/* Hooks go first (with the policy), so no packet sees what is freed next. */
-static void __net_exit sg_net_exit(struct net *net)
+/*
+ * Hooks go first (with the policy and the host table), so no packet sees
+ * what is freed next; the core waits one grace period after every
+ * namespace's pre_exit, before the batch exit.
+ */
+static void __net_exit sg_net_pre_exit(struct net *net)
 {
 	struct sg_net *sn = sg_pernet(net);
 
-	sg_policy_release(sn);
-	cancel_work_sync(&sn->evict);
-	sg_bans_exit(sn);
-	free_percpu(sn->stats);
+	sn->hosts_dying = sg_policy_release(sn);
+}
+
+static void __net_exit sg_net_exit_batch(struct list_head *net_exit_list)
+{
+	struct sg_net *sn;
+	struct net *net;
+
+	list_for_each_entry(net, net_exit_list, exit_list) {
+		sn = sg_pernet(net);
+		cancel_work_sync(&sn->evict);
+		sg_host_table_free(sn->hosts_dying);
+		sg_bans_exit(sn);
+		free_percpu(sn->stats);
+	}
 }
 
 static struct pernet_operations sg_net_ops = {
 	.init = sg_net_init,
-	.exit = sg_net_exit,
+	.pre_exit = sg_net_pre_exit,
+	.exit_batch = sg_net_exit_batch,
 	.id = &sg_net_id,
 	.size = sizeof(struct sg_net),
 };
@@ -403,7 +419,12 @@ static void __exit sg_exit(void)
 	sg_xt_exit();
 	sg_genl_exit();
 	unregister_pernet_subsys(&sg_net_ops);
-	/* Policies and ban lengths go through kfree_rcu(); let them. */
+	/*
+	 * Evicted and forgotten hosts are freed by call_rcu() callbacks into
+	 * this module's host cache: wait for them before it goes.  (Policies
+	 * and ban lengths go through kvfree_rcu(), which needs nothing of
+	 * this module and which rcu_barrier() does not wait for.)
+	 */
 	rcu_barrier();
 	sg_bans_cache_exit();
 	sg_hosts_cache_exit();

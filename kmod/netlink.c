@@ -629,10 +629,8 @@ static int sg_nl_host_forget_doit(struct sk_buff *skb, struct genl_info *info)
 	struct sg_key key;
 	int err;
 
-	if (!info->attrs[SMTPGATE_A_HOST]) {
-		sg_hosts_forget_all(sn);
-		return 0;
-	}
+	if (!info->attrs[SMTPGATE_A_HOST])
+		return sg_hosts_forget_all(sn);
 	err = sg_nl_nested_key(info->attrs[SMTPGATE_A_HOST], SMTPGATE_A_HOST_MAX,
 			       sg_host_policy, true, &key, info->extack);
 	if (err)

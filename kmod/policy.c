@@ -539,8 +539,12 @@ out:
 	return err;
 }
 
-/* Leaves the namespace with no policy, hooks, NAT, logger or hosts. */
-void sg_policy_release(struct sg_net *sn)
+/*
+ * Leaves the namespace with no policy, hooks, NAT, logger or hosts.  The
+ * host table is returned: the caller frees it after a grace period (the
+ * namespace's exit waits one for every namespace going at once).
+ */
+struct sg_host_table *sg_policy_release(struct sg_net *sn)
 {
 	struct sg_host_table *t;
 	struct sg_policy *old;
@@ -550,8 +554,7 @@ void sg_policy_release(struct sg_net *sn)
 	t = rcu_replace_pointer(sn->hosts, NULL, lockdep_is_held(&sn->lock));
 	sg_features_put(sn, NULL);
 	mutex_unlock(&sn->lock);
-	synchronize_rcu();
-	sg_host_table_free(t);
 	if (old)
 		kvfree_rcu(old, rcu);
+	return t;
 }

@@ -168,6 +168,7 @@ struct sg_net {
 	u32 xt_rules;			/* SMTPGATE rules: they need a host table */
 	u32 generation;
 	struct sg_stats __percpu *stats;
+	struct sg_host_table *hosts_dying;	/* between pre_exit and exit */
 	struct sg_bans bans;
 	struct work_struct evict;	/* host table eviction */
 };
@@ -230,7 +231,7 @@ struct sg_ban_spec;
 int sg_bans_add_enforced(struct sg_net *sn, const struct sg_ban_spec *specs,
 			 unsigned int n, bool quiet);
 int sg_hosts_for_rules(struct sg_net *sn, bool get);
-void sg_policy_release(struct sg_net *sn);
+struct sg_host_table *sg_policy_release(struct sg_net *sn);
 const char *sg_action_name(u8 action);
 int sg_action_parse(const char *s);
 
@@ -260,6 +261,7 @@ void sg_host_account(struct sg_net *sn, const struct sg_policy *pol,
 		     const struct sg_flow *flow, u8 verdict, bool exempt);
 void sg_hosts_evict_work(struct work_struct *work);
 void sg_host_end_episode(struct sg_net *sn, const struct sg_key *ban);
+void sg_hosts_end_all_episodes(struct sg_net *sn);
 bool sg_host_flagged(struct sg_net *sn, u8 family,
 		     const union nf_inet_addr *addr);
 int sg_host_flag_user(struct sg_net *sn, const struct sg_policy *pol,
@@ -269,7 +271,7 @@ int sg_host_get_reply(struct sg_net *sn, u8 family,
 		      const union nf_inet_addr *addr, struct sk_buff *skb);
 int sg_host_forget(struct sg_net *sn, u8 family,
 		   const union nf_inet_addr *addr);
-void sg_hosts_forget_all(struct sg_net *sn);
+int sg_hosts_forget_all(struct sg_net *sn);
 int sg_hosts_dump(struct sg_net *sn, struct sk_buff *skb,
 		  struct netlink_callback *cb, bool flagged_only);
 void sg_hosts_counts(struct sg_net *sn, u32 *hosts, u32 *flagged);
