@@ -9,9 +9,13 @@
  * The list of lengths in use is a small RCU-published array, rebuilt when a
  * length gains its first ban or loses its last.
  *
- * Writers, dumps and expiry serialise on bans->lock.  Entries are 40 bytes;
- * they are freed after a grace period, in batches where there are many.
+ * Writers, dumps and expiry serialise on bans->lock.  Entries are 40 bytes,
+ * with no room for an rcu_head: a writer that takes bans out of the table
+ * puts them in a grave (struct sg_grave), and the grave frees them all after
+ * one grace period, in process context.  Nothing is freed while a reader or
+ * a table walker may still hold it.
  */
+#include <linux/jhash.h>
 #include <linux/rhashtable.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
@@ -19,11 +23,46 @@
 
 #include "smtpgate.h"
 
+/*
+ * Reason texts are interned: a ban keeps a 15-bit id.  They are found by
+ * text through a hash table (a load of 32,767 distinct texts must not cost
+ * a strcmp against every one of them), and by id through bans->reason_ids.
+ */
 struct sg_reason {
-	struct list_head list;
+	struct rhash_head node;	/* in bans->reasons, keyed by @text */
+	struct rcu_head rcu;
 	unsigned int refs;	/* under bans->lock */
 	u32 id;			/* in bans->reason_ids; what a ban keeps */
 	char text[];
+};
+
+static u32 sg_reason_hash(const void *data, u32 len, u32 seed)
+{
+	const char *text = data;
+
+	return jhash(text, strlen(text), seed);
+}
+
+static u32 sg_reason_obj_hash(const void *data, u32 len, u32 seed)
+{
+	const struct sg_reason *r = data;
+
+	return sg_reason_hash(r->text, 0, seed);
+}
+
+static int sg_reason_cmp(struct rhashtable_compare_arg *arg, const void *obj)
+{
+	const struct sg_reason *r = obj;
+
+	return strcmp(r->text, arg->key);
+}
+
+static const struct rhashtable_params sg_reason_params = {
+	.head_offset = offsetof(struct sg_reason, node),
+	.hashfn = sg_reason_hash,
+	.obj_hashfn = sg_reason_obj_hash,
+	.obj_cmpfn = sg_reason_cmp,
+	.automatic_shrinking = true,
 };
 
 /*
@@ -84,6 +123,77 @@ size_t sg_ban_bytes(void)
 	return sizeof(struct sg_ban);
 }
 
+/*
+ * Bans taken out of the table, freed together once no reader can hold them:
+ * one grace period for a whole batch (a flush, an expiry run), and the
+ * freeing in process context, with cond_resched(), however many there are.
+ */
+struct sg_grave {
+	struct rcu_work rwork;
+	unsigned int n;
+	unsigned int cap;
+	struct sg_ban *ban[];
+};
+
+static struct workqueue_struct *sg_grave_wq;
+
+static struct sg_grave *sg_grave_new(unsigned int cap)
+{
+	struct sg_grave *g;
+
+	g = kvmalloc(struct_size(g, ban, cap), GFP_KERNEL);
+	if (g) {
+		g->n = 0;
+		g->cap = cap;
+	}
+	return g;
+}
+
+static void sg_grave_work(struct work_struct *work)
+{
+	struct sg_grave *g = container_of(to_rcu_work(work), struct sg_grave,
+					  rwork);
+	unsigned int i;
+
+	for (i = 0; i < g->n; i++) {
+		kmem_cache_free(sg_ban_cache, g->ban[i]);
+		if (!(i % 1024))
+			cond_resched();
+	}
+	kvfree(g);
+}
+
+static void sg_grave_bury(struct sg_grave *g, struct sg_ban *ban)
+{
+	if (!WARN_ON_ONCE(g->n >= g->cap))
+		g->ban[g->n++] = ban;
+}
+
+/*
+ * The hosts @g's bans covered start new episodes.  Called after the bans'
+ * mutex is dropped: ending an episode inside a wide ban takes sn->lock,
+ * which sg_bans_add_enforced() holds while it takes the bans' mutex.  The
+ * bans themselves are not freed before sg_grave_close().
+ */
+static void sg_grave_end_episodes(struct sg_net *sn, struct sg_grave *g)
+{
+	unsigned int i;
+
+	for (i = 0; i < g->n; i++)
+		sg_host_end_episode(sn, &g->ban[i]->key);
+}
+
+/* Hands @g's bans over to be freed after a grace period. */
+static void sg_grave_close(struct sg_grave *g)
+{
+	if (!g->n) {
+		kvfree(g);
+		return;
+	}
+	INIT_RCU_WORK(&g->rwork, sg_grave_work);
+	queue_rcu_work(sg_grave_wq, &g->rwork);
+}
+
 static bool sg_ban_expired(const struct sg_ban *ban, u32 now)
 {
 	u32 expires = READ_ONCE(ban->expires);
@@ -129,9 +239,10 @@ const struct sg_key *sg_ban_key(const struct sg_ban *ban)
 	return &ban->key;
 }
 
+/* The counter is 32 bits (the 40-byte budget): it stops at 2^32 - 1. */
 void sg_ban_hit(const struct sg_ban *ban)
 {
-	atomic_inc((atomic_t *)&ban->drops);
+	atomic_add_unless((atomic_t *)&ban->drops, 1, -1);
 }
 
 /* Publishes the lengths in use, rebuilt from the counts, in @lens. */
@@ -175,26 +286,34 @@ static struct sg_reason *sg_reason_get(struct sg_bans *b, const char *text)
 	struct sg_reason *r;
 	size_t len;
 
+	int err;
+
+	lockdep_assert_held(&b->lock);
 	if (!*text)
 		return NULL;
-	list_for_each_entry(r, &b->reasons, list) {
-		if (!strcmp(r->text, text)) {
-			r->refs++;
-			return r;
-		}
+	r = rhashtable_lookup_fast(&b->reasons, text, sg_reason_params);
+	if (r) {
+		r->refs++;
+		return r;
 	}
 	len = strlen(text) + 1;
-	r = kmalloc(struct_size(r, text, len), GFP_KERNEL);
+	r = kmalloc(struct_size(r, text, len), GFP_KERNEL_ACCOUNT);
 	if (!r)
 		return ERR_PTR(-ENOMEM);
-	if (xa_alloc(&b->reason_ids, &r->id, r, XA_LIMIT(1, SG_MAX_REASONS),
-		     GFP_KERNEL)) {
-		kfree(r);
-		return ERR_PTR(-EMLINK);
-	}
 	memcpy(r->text, text, len);
 	r->refs = 1;
-	list_add(&r->list, &b->reasons);
+	err = xa_alloc(&b->reason_ids, &r->id, r, XA_LIMIT(1, SG_MAX_REASONS),
+		       GFP_KERNEL_ACCOUNT);
+	if (err) {
+		kfree(r);
+		return ERR_PTR(err == -EBUSY ? -EMLINK : err);
+	}
+	err = rhashtable_insert_fast(&b->reasons, &r->node, sg_reason_params);
+	if (err) {
+		xa_erase(&b->reason_ids, r->id);
+		kfree(r);
+		return ERR_PTR(err);
+	}
 	return r;
 }
 
@@ -203,8 +322,8 @@ static void sg_reason_put(struct sg_bans *b, struct sg_reason *r)
 	lockdep_assert_held(&b->lock);
 	if (r && !--r->refs) {
 		xa_erase(&b->reason_ids, r->id);
-		list_del(&r->list);
-		kfree(r);
+		rhashtable_remove_fast(&b->reasons, &r->node, sg_reason_params);
+		kfree_rcu(r, rcu);
 	}
 }
 
@@ -231,6 +350,41 @@ static void sg_next_expiry(struct sg_bans *b, u32 expires)
 		b->next_expiry = expires;
 }
 
+/*
+ * A walk of the table costs its size: with many bans, walks are spaced a
+ * second per 64k bans (at most a minute).  Matching stops at the exact
+ * expiry regardless (sg_ban_match); only the event and the freeing wait.
+ */
+static u32 sg_expiry_spacing(const struct sg_bans *b)
+{
+	return min_t(u32, b->count >> 16, 60);
+}
+
+/*
+ * Schedules the expiry work for the earliest expiry: earlier than it was
+ * due if need be, never later.  A stream of adds cannot postpone it.
+ */
+static void sg_expiry_arm(struct sg_bans *b, u32 now)
+{
+	u32 due = b->next_expiry, earliest, wait;
+
+	lockdep_assert_held(&b->lock);
+	if (!due)
+		return;
+	earliest = b->expiry_walked + sg_expiry_spacing(b);
+	if (b->expiry_walked && (s32)(earliest - due) > 0)
+		due = earliest;
+	/* At most an hour ahead: the work then arms itself again. */
+	if ((s32)(due - now) > 3600)
+		due = now + 3600;
+	if (b->expiry_due && (s32)(due - b->expiry_due) >= 0)
+		return;
+	wait = (s32)(due - now) > 0 ? due - now : 0;
+	b->expiry_due = due ?: 1;
+	/* A tenth of a second late, so the coarse clock has passed it. */
+	mod_delayed_work(system_wq, &b->expiry, wait * HZ + HZ / 10);
+}
+
 /* Applies @spec to an existing ban: scope, timeout, reason. */
 static bool sg_ban_update(struct sg_bans *b, struct sg_ban *ban,
 			  const struct sg_ban_spec *spec,
@@ -251,13 +405,18 @@ static bool sg_ban_update(struct sg_bans *b, struct sg_ban *ban,
 	return changed;
 }
 
-/* Inserts @n fresh bans; on failure none of them stays in the table. */
+/*
+ * Inserts @n fresh bans; on failure none of them stays in the table, but a
+ * reader may have found one meanwhile: returns in @visible whether any was
+ * in the table, so the caller frees them only after a grace period.
+ */
 static int sg_bans_insert(struct sg_bans *b, struct sg_ban **fresh,
-			  unsigned int n)
+			  unsigned int n, bool *visible)
 {
 	unsigned int i;
 	int err;
 
+	*visible = false;
 	for (i = 0; i < n; i++) {
 		/* Compares keys, unlike insert_fast(): a prefix named twice
 		 * in one batch fails the batch instead of being stored twice.
@@ -269,6 +428,7 @@ static int sg_bans_insert(struct sg_bans *b, struct sg_ban **fresh,
 	}
 	return 0;
 undo:
+	*visible = i > 0;
 	while (i--)
 		rhashtable_remove_fast(&b->table, &fresh[i]->node, sg_ban_params);
 	return err;
@@ -320,28 +480,41 @@ static int sg_batch_prepare(struct sg_bans *b, struct sg_batch *bt,
 						     sg_ban_params);
 		if (bt->slot[i])
 			continue;
-		ban = kmem_cache_zalloc(sg_ban_cache, GFP_KERNEL);
+		ban = kmem_cache_zalloc(sg_ban_cache, GFP_KERNEL_ACCOUNT);
 		if (!ban)
 			return -ENOMEM;
 		ban->key = specs[i].key;
 		sg_ban_set(ban, specs[i].scope, 0);
 		ban->created = now;
-		ban->expires = sg_expires(now, specs[i].timeout);
+		/* Expired, so matching nothing, until the batch commits:
+		 * a batch that fails leaves no trace in the packet path.
+		 */
+		ban->expires = now ?: U32_MAX;
 		bt->slot[i] = ban;
 		bt->fresh[bt->n_fresh++] = ban;
 	}
 	return 0;
 }
 
+/* Gives the interned reasons back; the fresh bans are the caller's. */
 static void sg_batch_unprepare(struct sg_bans *b, struct sg_batch *bt,
 			       unsigned int n)
 {
 	unsigned int i;
 
-	for (i = 0; i < bt->n_fresh; i++)
-		kmem_cache_free(sg_ban_cache, bt->fresh[i]);
 	for (i = 0; i < n; i++)
 		sg_reason_put(b, bt->reason[i]);
+}
+
+/* After the batch failed; @visible: a reader may have seen a fresh ban. */
+static void sg_batch_discard(struct sg_batch *bt, bool visible)
+{
+	unsigned int i;
+
+	if (visible)
+		synchronize_rcu();	/* one grace period for the batch */
+	for (i = 0; i < bt->n_fresh; i++)
+		kmem_cache_free(sg_ban_cache, bt->fresh[i]);
 }
 
 static unsigned int sg_count_new(struct sg_bans *b,
@@ -379,8 +552,7 @@ static void sg_batch_commit(struct sg_net *sn, struct sg_batch *bt,
 		sg_lens_publish(b, lens);
 	else
 		kfree(lens);
-	if (b->next_expiry)
-		mod_delayed_work(system_wq, &b->expiry, HZ);
+	sg_expiry_arm(b, now);
 	if (!quiet)
 		for (i = 0; i < n; i++)
 			sg_event_ban(sn, SMTPGATE_CMD_BAN_ADDED, bt->slot[i]);
@@ -406,6 +578,7 @@ int sg_bans_add(struct sg_net *sn, const struct sg_ban_spec *specs,
 	struct sg_ban_lens *lens;
 	struct sg_batch bt;
 	u32 now = sg_now(), cap, n_new;
+	bool visible = false;
 	int err;
 
 	err = sg_batch_alloc(&bt, n);
@@ -432,7 +605,7 @@ int sg_bans_add(struct sg_net *sn, const struct sg_ban_spec *specs,
 	}
 	err = sg_batch_prepare(b, &bt, specs, n, now);
 	if (!err)
-		err = sg_bans_insert(b, bt.fresh, bt.n_fresh);
+		err = sg_bans_insert(b, bt.fresh, bt.n_fresh, &visible);
 	if (err) {
 		sg_batch_unprepare(b, &bt, n);
 		goto fail;
@@ -443,6 +616,7 @@ int sg_bans_add(struct sg_net *sn, const struct sg_ban_spec *specs,
 	return 0;
 fail:
 	mutex_unlock(&b->lock);
+	sg_batch_discard(&bt, visible);
 	kfree(lens);
 	sg_batch_free(&bt);
 	return err;
@@ -491,8 +665,8 @@ static bool sg_ban_unlink(struct sg_bans *b, struct sg_ban *ban)
 	return sg_lens_account(b, ban, -1);
 }
 
-/* After the event went out and no reader can see @ban any more. */
-static void sg_ban_free(struct sg_bans *b, struct sg_ban *ban)
+/* After the event went out: the ban keeps no reason any more. */
+static void sg_ban_release(struct sg_bans *b, struct sg_ban *ban)
 {
 	lockdep_assert_held(&b->lock);
 	sg_reason_put(b, sg_ban_reason(b, ban));
@@ -503,29 +677,34 @@ int sg_ban_del(struct sg_net *sn, const struct sg_key *key)
 {
 	struct sg_bans *b = &sn->bans;
 	struct sg_ban_lens *lens;
+	struct sg_grave *grave;
 	struct sg_ban *ban;
+	int err = -ENOENT;
 
 	lens = kmalloc(sizeof(*lens), GFP_KERNEL);
-	if (!lens)
+	grave = sg_grave_new(1);
+	if (!lens || !grave) {
+		kfree(lens);
+		kvfree(grave);
 		return -ENOMEM;
+	}
 	mutex_lock(&b->lock);
 	ban = rhashtable_lookup_fast(&b->table, key, sg_ban_params);
-	if (!ban) {
-		mutex_unlock(&b->lock);
-		kfree(lens);
-		return -ENOENT;
+	if (ban) {
+		if (sg_ban_unlink(b, ban)) {
+			sg_lens_publish(b, lens);
+			lens = NULL;
+		}
+		sg_event_ban(sn, SMTPGATE_CMD_BAN_REMOVED, ban);
+		sg_ban_release(b, ban);
+		sg_grave_bury(grave, ban);
+		err = 0;
 	}
-	if (sg_ban_unlink(b, ban))
-		sg_lens_publish(b, lens);
-	else
-		kfree(lens);
-	sg_event_ban(sn, SMTPGATE_CMD_BAN_REMOVED, ban);
-	sg_host_end_episode(sn, &ban->key);
-	sg_ban_free(b, ban);
 	mutex_unlock(&b->lock);
-	synchronize_rcu();
-	kmem_cache_free(sg_ban_cache, ban);
-	return 0;
+	kfree(lens);
+	sg_grave_end_episodes(sn, grave);
+	sg_grave_close(grave);
+	return err;
 }
 
 int sg_ban_get_reply(struct sg_net *sn, u8 family,
@@ -554,13 +733,13 @@ static void sg_ban_free_cb(void *ptr, void *arg)
 	struct sg_bans *b = arg;
 	struct sg_ban *ban = ptr;
 
-	sg_ban_free(b, ban);
+	sg_ban_release(b, ban);
 	kmem_cache_free(sg_ban_cache, ban);
 }
 
 /*
- * Takes away the lengths the packet path looks up: after a grace period no
- * reader is in the table, and only bans->lock holders can reach a ban.
+ * Takes away the lengths the packet path looks up, and zeroes the counts:
+ * once a grace period has passed, no reader is in the table any more.
  */
 static void sg_lens_withdraw(struct sg_bans *b)
 {
@@ -568,8 +747,8 @@ static void sg_lens_withdraw(struct sg_bans *b)
 
 	lockdep_assert_held(&b->lock);
 	old = rcu_replace_pointer(b->lens, NULL, lockdep_is_held(&b->lock));
-	synchronize_rcu();
-	kfree(old);
+	if (old)
+		kfree_rcu(old, rcu);
 	memset(b->lens_count, 0, sizeof(b->lens_count));
 	memset(b->lens_count_all, 0, sizeof(b->lens_count_all));
 	b->count = 0;
@@ -577,18 +756,35 @@ static void sg_lens_withdraw(struct sg_bans *b)
 	b->generation++;
 }
 
-/*
- * Removes every ban in place: the table itself stays, because a dump in
- * progress keeps a walker registered with it.
+/* Entries a table walk visits before it lets the CPU go. */
+#define SG_WALK_SLICE		1024
+
+/**
+ * sg_bans_flush() - remove every ban, all or nothing
+ * @sn:		the namespace
+ *
+ * In place: the table itself stays, because a dump in progress keeps a
+ * walker registered with it.  The bans go to one grave sized up front, so
+ * the walk never steps on a freed entry and an allocation failure leaves
+ * every ban where it was.
+ *
+ * Return: 0, or -ENOMEM with nothing removed.
  */
-void sg_bans_flush(struct sg_net *sn)
+int sg_bans_flush(struct sg_net *sn)
 {
 	struct sg_bans *b = &sn->bans;
 	struct rhashtable_iter iter;
+	struct sg_grave *grave;
+	unsigned int seen = 0;
 	struct sg_ban *ban;
 	bool again = true;
 
 	mutex_lock(&b->lock);
+	grave = sg_grave_new(max(b->count, 1U));
+	if (!grave) {
+		mutex_unlock(&b->lock);
+		return -ENOMEM;
+	}
 	sg_lens_withdraw(b);
 	while (again) {
 		again = false;
@@ -601,75 +797,110 @@ void sg_bans_flush(struct sg_net *sn)
 			}
 			rhashtable_remove_fast(&b->table, &ban->node,
 					       sg_ban_params);
-			sg_ban_free(b, ban);
-			kmem_cache_free(sg_ban_cache, ban);
+			sg_ban_release(b, ban);
+			sg_grave_bury(grave, ban);
+			if (!(++seen % SG_WALK_SLICE)) {
+				rhashtable_walk_stop(&iter);
+				cond_resched();
+				rhashtable_walk_start(&iter);
+			}
 		}
 		rhashtable_walk_stop(&iter);
 		rhashtable_walk_exit(&iter);
 	}
-	sg_hosts_end_all_episodes(sn);
+	WRITE_ONCE(b->flushes, b->flushes + 1);
+	sg_event_flush(sn, grave->n);
 	mutex_unlock(&b->lock);
+	sg_hosts_end_all_episodes(sn);
+	sg_grave_close(grave);
+	return 0;
 }
 
 #define SG_EXPIRE_BATCH		4096
 
 /*
- * Removes up to SG_EXPIRE_BATCH expired bans, tells the event group, and
- * recomputes the next expiry.  Returns true when there may be more.
+ * Collects up to @cap expired bans in @v; returns the earliest expiry among
+ * the others.  In slices: the walk lets the CPU go now and then.  A resize
+ * restarts the walker from the first bucket, and the collection with it,
+ * so no ban is collected twice.
  */
-static bool sg_bans_expire_some(struct sg_net *sn, u32 now)
+static u32 sg_bans_collect_expired(struct sg_bans *b, struct sg_ban **v,
+				   unsigned int cap, unsigned int *n, u32 now)
 {
-	struct sg_bans *b = &sn->bans;
-	struct sg_ban *victims[64], **v = victims, *ban;
-	unsigned int cap = ARRAY_SIZE(victims), n = 0, i;
 	struct rhashtable_iter iter;
-	struct sg_ban_lens *lens;
-	bool changed = false;
+	unsigned int seen = 0;
+	struct sg_ban *ban;
 	u32 next = 0;
 
-	v = kvmalloc_array(SG_EXPIRE_BATCH, sizeof(*v), GFP_KERNEL);
-	if (v)
-		cap = SG_EXPIRE_BATCH;
-	else
-		v = victims;
-	lens = kmalloc(sizeof(*lens), GFP_KERNEL);
-
+	*n = 0;
 	rhashtable_walk_enter(&b->table, &iter);
 	rhashtable_walk_start(&iter);
 	while ((ban = rhashtable_walk_next(&iter))) {
-		if (IS_ERR(ban))
-			continue;
-		if (sg_ban_expired(ban, now) && n < cap) {
-			v[n++] = ban;
+		if (IS_ERR(ban)) {
+			*n = 0;
+			next = 0;
 			continue;
 		}
-		if (ban->expires && (!next || (s32)(ban->expires - next) < 0))
+		if (sg_ban_expired(ban, now)) {
+			if (*n < cap)
+				v[(*n)++] = ban;
+		} else if (ban->expires &&
+			   (!next || (s32)(ban->expires - next) < 0)) {
 			next = ban->expires;
+		}
+		if (!(++seen % SG_WALK_SLICE)) {
+			rhashtable_walk_stop(&iter);
+			cond_resched();
+			if (rhashtable_walk_start_check(&iter) == -EAGAIN) {
+				*n = 0;
+				next = 0;
+			}
+		}
 	}
 	rhashtable_walk_stop(&iter);
 	rhashtable_walk_exit(&iter);
+	return next;
+}
+
+/*
+ * Removes up to SG_EXPIRE_BATCH expired bans, tells the event group, and
+ * recomputes the next expiry.  Returns the grave the caller closes once
+ * the mutex is dropped.  Without memory for a grave it removes nothing and
+ * tries again later: expired bans match nothing meanwhile.
+ */
+static struct sg_grave *sg_bans_expire_some(struct sg_net *sn, u32 now)
+{
+	struct sg_bans *b = &sn->bans;
+	struct sg_ban_lens *lens;
+	struct sg_grave *grave;
+	bool changed = false;
+	struct sg_ban *ban;
+	unsigned int n, i;
+	u32 next;
+
+	grave = sg_grave_new(SG_EXPIRE_BATCH);
+	if (!grave) {
+		b->next_expiry = now + 1;
+		return NULL;
+	}
+	lens = kmalloc(sizeof(*lens), GFP_KERNEL);
+	next = sg_bans_collect_expired(b, grave->ban, grave->cap, &n, now);
 
 	for (i = 0; i < n; i++)
-		changed |= sg_ban_unlink(b, v[i]);
-	if (changed && lens)
+		changed |= sg_ban_unlink(b, grave->ban[i]);
+	if (changed && lens) {
 		sg_lens_publish(b, lens);
-	else
-		kfree(lens);
+		lens = NULL;
+	}
+	kfree(lens);
 	for (i = 0; i < n; i++) {
-		sg_event_ban(sn, SMTPGATE_CMD_BAN_EXPIRED, v[i]);
-		sg_host_end_episode(sn, &v[i]->key);
-		sg_ban_free(b, v[i]);
+		ban = grave->ban[i];
+		sg_event_ban(sn, SMTPGATE_CMD_BAN_EXPIRED, ban);
+		sg_ban_release(b, ban);
 	}
-	b->next_expiry = n == cap ? now : next;
-
-	if (n) {
-		synchronize_rcu();
-		for (i = 0; i < n; i++)
-			kmem_cache_free(sg_ban_cache, v[i]);
-	}
-	if (v != victims)
-		kvfree(v);
-	return n == cap;
+	grave->n = n;
+	b->next_expiry = n == grave->cap ? now : next;
+	return grave;
 }
 
 static void sg_bans_expire_work(struct work_struct *work)
@@ -677,17 +908,21 @@ static void sg_bans_expire_work(struct work_struct *work)
 	struct sg_bans *b = container_of(to_delayed_work(work), struct sg_bans,
 					 expiry);
 	struct sg_net *sn = container_of(b, struct sg_net, bans);
-	u32 now = sg_now(), wait;
+	struct sg_grave *grave = NULL;
+	u32 now = sg_now();
 
 	mutex_lock(&b->lock);
-	if (b->next_expiry && (s32)(now - b->next_expiry) >= 0)
-		sg_bans_expire_some(sn, now);
-	if (b->next_expiry) {
-		wait = (s32)(b->next_expiry - now) > 0 ? b->next_expiry - now : 0;
-		mod_delayed_work(system_wq, &b->expiry,
-				 min_t(u32, wait, 3600) * HZ + HZ / 10);
+	b->expiry_due = 0;
+	if (b->next_expiry && (s32)(now - b->next_expiry) >= 0) {
+		grave = sg_bans_expire_some(sn, now);
+		b->expiry_walked = now ?: 1;
 	}
+	sg_expiry_arm(b, now);
 	mutex_unlock(&b->lock);
+	if (grave) {
+		sg_grave_end_episodes(sn, grave);
+		sg_grave_close(grave);
+	}
 }
 
 /*
@@ -764,17 +999,24 @@ int sg_bans_dump_done(struct netlink_callback *cb)
 int sg_bans_init(struct sg_net *sn)
 {
 	struct sg_bans *b = &sn->bans;
+	int err;
 
 	mutex_init(&b->lock);
-	INIT_LIST_HEAD(&b->reasons);
-	xa_init_flags(&b->reason_ids, XA_FLAGS_ALLOC1);
+	xa_init_flags(&b->reason_ids, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
 	INIT_DELAYED_WORK(&b->expiry, sg_bans_expire_work);
-	return rhashtable_init(&b->table, &sg_ban_params);
+	err = rhashtable_init(&b->reasons, &sg_reason_params);
+	if (err)
+		return err;
+	err = rhashtable_init(&b->table, &sg_ban_params);
+	if (err)
+		rhashtable_destroy(&b->reasons);
+	return err;
 }
 
 /*
  * The namespace is going: its netlink sockets, and so any dump, are gone,
- * and the hooks are unregistered; the table can go at once.
+ * its devices too, and the hooks are unregistered (with a grace period):
+ * no packet can reach a ban any more, and the table can go at once.
  */
 void sg_bans_exit(struct sg_net *sn)
 {
@@ -785,7 +1027,8 @@ void sg_bans_exit(struct sg_net *sn)
 	sg_lens_withdraw(b);
 	rhashtable_free_and_destroy(&b->table, sg_ban_free_cb, b);
 	mutex_unlock(&b->lock);
-	WARN_ON(!list_empty(&b->reasons));
+	WARN_ON(atomic_read(&b->reasons.nelems));
+	rhashtable_destroy(&b->reasons);
 	xa_destroy(&b->reason_ids);
 }
 
@@ -793,12 +1036,27 @@ int sg_bans_cache_init(void)
 {
 	/* The memory budget: see struct sg_ban. */
 	BUILD_BUG_ON(sizeof(struct sg_ban) > 40);
+	sg_grave_wq = alloc_workqueue("smtpgate_grave", 0, 0);
+	if (!sg_grave_wq)
+		return -ENOMEM;
+	/* Charged to the memory cgroup of whoever adds the ban. */
 	sg_ban_cache = kmem_cache_create("smtpgate_ban", sizeof(struct sg_ban),
-					 0, 0, NULL);
-	return sg_ban_cache ? 0 : -ENOMEM;
+					 0, SLAB_ACCOUNT, NULL);
+	if (!sg_ban_cache) {
+		destroy_workqueue(sg_grave_wq);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
+/*
+ * After every namespace is gone: graves still waiting for their grace
+ * period are queued once rcu_barrier() returns, and the workqueue is
+ * drained when it is destroyed; only then is the cache empty.
+ */
 void sg_bans_cache_exit(void)
 {
+	rcu_barrier();
+	destroy_workqueue(sg_grave_wq);
 	kmem_cache_destroy(sg_ban_cache);
 }

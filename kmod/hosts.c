@@ -17,7 +17,8 @@
  * hosts flag themselves (a /48, spoofing inside a subnet) cannot fill the
  * table for good and leave new hosts untracked.
  *
- * Lock order: the bans' mutex, then sn->lock, then the table's spinlock.
+ * Lock order: sn->lock, then the bans' mutex, then the table's spinlock.
+ * Episodes end after the bans' mutex is dropped (bans.c).
  */
 #include <linux/log2.h>
 #include <linux/memcontrol.h>

@@ -307,6 +307,7 @@ static int __net_init sg_net_init(struct net *net)
 	int err;
 
 	sn->net = net;
+	sn->instance = get_random_u64();
 	mutex_init(&sn->lock);
 	INIT_WORK(&sn->evict, sg_hosts_evict_work);
 	sn->stats = netdev_alloc_pcpu_stats(struct sg_stats);

@@ -851,8 +851,7 @@ static int sg_nl_ban_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb
 
 static int sg_nl_ban_flush_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	sg_bans_flush(sg_info_net(info));
-	return 0;
+	return sg_bans_flush(sg_info_net(info));
 }
 
 static int sg_fill_stats_entry(struct sk_buff *skb, u8 class, u8 verdict,
@@ -907,7 +906,11 @@ static int sg_fill_stats(struct sk_buff *skb, void *arg)
 			      u64_stats_read(&sum.event_losses),
 			      SMTPGATE_A_STATS_PAD) ||
 	    nla_put_u32(skb, SMTPGATE_A_STATS_HOST_BYTES, sg_host_bytes()) ||
-	    nla_put_u32(skb, SMTPGATE_A_STATS_BAN_BYTES, sg_ban_bytes()))
+	    nla_put_u32(skb, SMTPGATE_A_STATS_BAN_BYTES, sg_ban_bytes()) ||
+	    nla_put_u64_64bit(skb, SMTPGATE_A_STATS_INSTANCE, sn->instance,
+			      SMTPGATE_A_STATS_PAD) ||
+	    nla_put_u32(skb, SMTPGATE_A_STATS_FLUSHES,
+			READ_ONCE(sn->bans.flushes)))
 		return -EMSGSIZE;
 	nla_nest_end(skb, stats);
 	return 0;
@@ -991,6 +994,30 @@ void sg_event_ban(struct sg_net *sn, u8 cmd, const struct sg_ban *ban)
 		sg_stats_bump(sn, event_losses);
 		return;
 	}
+	sg_event_send(sn, msg, hdr, GFP_KERNEL);
+}
+
+/* Under bans->lock: one event for a whole flush, after its last change. */
+void sg_event_flush(struct sg_net *sn, u32 removed)
+{
+	struct nlattr *stats;
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = sg_event_new(sn, SMTPGATE_CMD_BANS_FLUSHED, GFP_KERNEL, &hdr);
+	if (!msg)
+		return;
+	stats = nla_nest_start(msg, SMTPGATE_A_STATS);
+	if (!stats ||
+	    nla_put_u64_64bit(msg, SMTPGATE_A_STATS_INSTANCE, sn->instance,
+			      SMTPGATE_A_STATS_PAD) ||
+	    nla_put_u32(msg, SMTPGATE_A_STATS_FLUSHES, sn->bans.flushes) ||
+	    nla_put_u32(msg, SMTPGATE_A_STATS_BANS, removed)) {
+		nlmsg_free(msg);
+		sg_stats_bump(sn, event_losses);
+		return;
+	}
+	nla_nest_end(msg, stats);
 	sg_event_send(sn, msg, hdr, GFP_KERNEL);
 }
 

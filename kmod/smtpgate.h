@@ -146,11 +146,14 @@ struct sg_bans {
 	struct mutex lock;		/* writers, dumps, expiry */
 	u32 count;
 	u32 generation;			/* bumped by every change, for dumps */
+	u32 flushes;
 	u32 next_expiry;		/* earliest expiry, 0: none */
+	u32 expiry_due;			/* when the expiry work runs, 0: idle */
+	u32 expiry_walked;		/* when it last walked the table */
 	u32 lens_count[2][129];		/* bans per prefix length */
 	u32 lens_count_all[2][129];	/* scope "all" bans per prefix length */
 	struct sg_ban_lens __rcu *lens;	/* lengths in use, for the packet path */
-	struct list_head reasons;	/* interned reason texts */
+	struct rhashtable reasons;	/* interned reason texts */
 	struct xarray reason_ids;	/* their ids, which bans keep */
 	struct delayed_work expiry;
 };
@@ -167,6 +170,7 @@ struct sg_net {
 	bool defrag_on;			/* nf_defrag_ipv4, for fragmented tunnels */
 	u32 xt_rules;			/* SMTPGATE rules: they need a host table */
 	u32 generation;
+	u64 instance;			/* random: who this state is */
 	struct sg_stats __percpu *stats;
 	struct sg_host_table *hosts_dying;	/* between pre_exit and exit */
 	struct sg_bans bans;
@@ -301,7 +305,7 @@ int sg_bans_add(struct sg_net *sn, const struct sg_ban_spec *specs,
 int sg_ban_del(struct sg_net *sn, const struct sg_key *key);
 int sg_ban_get_reply(struct sg_net *sn, u8 family,
 		     const union nf_inet_addr *addr, struct sk_buff *skb);
-void sg_bans_flush(struct sg_net *sn);
+int sg_bans_flush(struct sg_net *sn);
 int sg_bans_dump_start(struct netlink_callback *cb);
 int sg_bans_dump(struct sg_net *sn, struct sk_buff *skb,
 		 struct netlink_callback *cb);
@@ -322,6 +326,7 @@ void sg_event_host_flagged(struct sg_net *sn, const struct sg_host *h,
 			   u32 window);
 void *sg_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd);
 void sg_event_ban(struct sg_net *sn, u8 cmd, const struct sg_ban *ban);
+void sg_event_flush(struct sg_net *sn, u32 removed);
 int sg_policy_fill(struct sk_buff *skb, const struct sg_policy *pol);
 
 #endif /* _SMTPGATE_H */

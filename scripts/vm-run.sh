@@ -145,6 +145,10 @@ qemu_args() {
 	# Own slab caches: a module's leaked objects then show in slabinfo and
 	# make kmem_cache_destroy() complain, instead of hiding in a merged one.
 	append+=" slab_nomerge"
+	# And their objects are checked and poisoned when freed: a use after
+	# free reads 0x6b, a write to a freed object is reported (BUG ...:
+	# Poison overwritten), on the stock kernels too.
+	append+=" slub_debug=FZPU,smtpgate_*"
 	append+=" sgvm.init=$REPO/scripts/vm-guest.sh"
 	# shellcheck disable=SC2054 # commas inside QEMU options
 	ARGS=(-nodefaults -no-reboot -display none

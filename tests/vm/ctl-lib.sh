@@ -114,6 +114,7 @@ JSON_NORM='walk(if type == "object" then with_entries(
 	elif .key == "timeout" and (.value | type) == "number" and .value > 0
 	then .value = "LEFT"
 	elif .key == "generation" then .value = "GEN"
+	elif .key == "instance" then .value = "INSTANCE"
 	elif (.key | test("^(host|ban)_bytes$")) then .value = "BYTES"
 	else . end) else . end)'
 

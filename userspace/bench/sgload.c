@@ -10,6 +10,10 @@
  *   sgload bans BASE COUNT [smtp|all]
  *	COUNT full-length bans BASE, BASE+1, ... (added to the low 32 bits)
  *	in one sgnl_ban_add_batch() call, timed: "bans=N seconds=S"
+ *   sgload badbatch BASE COUNT ROUNDS
+ *	ROUNDS times, one batch of COUNT bans BASE, BASE+1, ... that names
+ *	BASE once more at its end, so the kernel must refuse it whole
+ *	(-EEXIST); for tests.  Exits 1 if the kernel takes one.
  *   sgload addrs BASE COUNT FORMAT
  *	prints the same addresses for other tools: FORMAT "plain", "ipset:SET"
  *	(ipset restore lines) or "nft:TABLESPEC:SET" (nft -f lines of 1000
@@ -20,6 +24,7 @@
  *	key=value lines: table sizes, entry sizes, packets per verdict
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +36,7 @@ static int usage(void)
 	fprintf(stderr,
 		"Usage: sgload policy INTERNAL EXEMPT [KEY=N]...\n"
 		"       sgload bans BASE COUNT [smtp|all]\n"
+		"       sgload badbatch BASE COUNT ROUNDS\n"
 		"       sgload addrs BASE COUNT plain|ipset:SET|nft:TABLESPEC:SET\n"
 		"       sgload flush\n"
 		"       sgload stats\n");
@@ -179,6 +185,49 @@ static int cmd_bans(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_badbatch(int argc, char **argv)
+{
+	unsigned long n, rounds, i;
+	struct sgnl_ban *bans;
+	struct sg_prefix base;
+	struct sgnl *h;
+	int ret = 0;
+
+	if (argc != 3 || parse_addr(argv[0], &base) < 0)
+		return usage();
+	n = strtoul(argv[1], NULL, 10);
+	rounds = strtoul(argv[2], NULL, 10);
+	if (!n || n > 1000)
+		return usage();
+	bans = calloc(n + 1, sizeof(*bans));
+	if (!bans) {
+		perror("sgload");
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		nth_addr(&base, i, &bans[i].prefix);
+		bans[i].scope = SMTPGATE_SCOPE_ALL;
+	}
+	bans[n] = bans[0];
+	if (open_handle(&h) < 0) {
+		free(bans);
+		return 1;
+	}
+	for (i = 0; i < rounds && !ret; i++) {
+		int err = sgnl_ban_add_batch(h, bans, n + 1, true, NULL);
+
+		if (err != -EEXIST) {
+			fprintf(stderr, "sgload: round %lu: %s, want -EEXIST\n",
+				i, err ? strerror(-err) : "accepted");
+			ret = 1;
+		}
+	}
+	printf("rounds=%lu refused=%lu\n", i, i - ret);
+	sgnl_close(h);
+	free(bans);
+	return ret;
+}
+
 static int cmd_addrs(int argc, char **argv)
 {
 	char buf[SG_PREFIX_STRLEN], *set = "", *table = "";
@@ -266,6 +315,8 @@ int main(int argc, char **argv)
 		return cmd_bans(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "addrs"))
 		return cmd_addrs(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "badbatch"))
+		return cmd_badbatch(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "flush") && argc == 2)
 		return cmd_flush();
 	if (!strcmp(argv[1], "stats") && argc == 2)

@@ -48,6 +48,7 @@ int parse_prefix(const char *s, struct sg_prefix *p, char *err, size_t len);
 /* Printers shared by listings, lookups and events. */
 void host_print(const struct sgnl_host *h, bool detail);
 void ban_print(const struct sgnl_ban *b, bool expired);
+void instance_print(const struct sgnl_stats *st);
 int cmp_prefix_ptr(const void *a, const void *b);
 
 int cmd_hosts(int argc, char **argv);

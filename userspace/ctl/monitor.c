@@ -51,6 +51,10 @@ static int print_event(const struct sgnl_event *ev, void *arg __maybe_unused)
 		ban_print(&ev->ban, ev->cmd == SMTPGATE_CMD_BAN_EXPIRED);
 		out_end();
 	}
+	if (ev->has_stats) {
+		instance_print(&ev->stats);
+		out_uint(OUT_ANY, "removed", "bans removed", ev->stats.bans);
+	}
 	if (ev->has_host) {
 		/* A ban's line names the host already: evidence in JSON. */
 		out_object(ev->has_ban ? OUT_JSON : OUT_ANY, "host");

@@ -7,6 +7,8 @@
  * packets, refused bans, undelivered events.  The only command an
  * unprivileged user may run: counters reveal no host.
  */
+#include <stdio.h>
+
 #include "ctl.h"
 #include "out.h"
 
@@ -24,6 +26,19 @@ static void print_packets(const struct sgnl_stats *st)
 		out_end();
 	}
 	out_end();
+}
+
+/*
+ * The kernel state's identity: 64 random bits as hex (a JSON number would
+ * lose bits in every double-based reader), and the flushes it has seen.
+ */
+void instance_print(const struct sgnl_stats *st)
+{
+	char hex[17];
+
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)st->instance);
+	out_str(OUT_ANY, "instance", "instance", hex);
+	out_uint(OUT_ANY, "flushes", "flushes", st->flushes);
 }
 
 int cmd_stats(int argc, char **argv)
@@ -48,6 +63,7 @@ int cmd_stats(int argc, char **argv)
 	out_uint(OUT_ANY, "event_losses", "events lost", st.event_losses);
 	out_uint(OUT_ANY, "host_bytes", "bytes per host", st.host_bytes);
 	out_uint(OUT_ANY, "ban_bytes", "bytes per ban", st.ban_bytes);
+	instance_print(&st);
 	out_end();
 	return EXIT_OK;
 }

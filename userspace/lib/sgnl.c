@@ -726,6 +726,8 @@ static struct nla_policy stats_nla[SMTPGATE_A_STATS_MAX + 1] = {
 	[SMTPGATE_A_STATS_EVENT_LOSSES]	= { .type = NLA_U64 },
 	[SMTPGATE_A_STATS_HOST_BYTES]	= { .type = NLA_U32 },
 	[SMTPGATE_A_STATS_BAN_BYTES]	= { .type = NLA_U32 },
+	[SMTPGATE_A_STATS_INSTANCE]	= { .type = NLA_U64 },
+	[SMTPGATE_A_STATS_FLUSHES]	= { .type = NLA_U32 },
 };
 
 static struct nla_policy entry_nla[SMTPGATE_A_STATS_ENTRY_MAX + 1] = {
@@ -971,6 +973,8 @@ static int parse_stats(struct nlattr *nest, struct sgnl_stats *st)
 	st->event_losses = get_u64(tb[SMTPGATE_A_STATS_EVENT_LOSSES]);
 	st->host_bytes = get_u32(tb[SMTPGATE_A_STATS_HOST_BYTES]);
 	st->ban_bytes = get_u32(tb[SMTPGATE_A_STATS_BAN_BYTES]);
+	st->instance = get_u64(tb[SMTPGATE_A_STATS_INSTANCE]);
+	st->flushes = get_u32(tb[SMTPGATE_A_STATS_FLUSHES]);
 	if (tb[SMTPGATE_A_STATS_PACKETS])
 		return parse_packets(tb[SMTPGATE_A_STATS_PACKETS], st);
 	return 0;
@@ -1407,6 +1411,10 @@ static int parse_event(const struct nlmsghdr *nlh, struct sgnl_event *ev)
 	if (!ret && tb[SMTPGATE_A_BAN]) {
 		ev->has_ban = true;
 		ret = sgnl_parse_ban(tb[SMTPGATE_A_BAN], &ev->ban);
+	}
+	if (!ret && tb[SMTPGATE_A_STATS]) {
+		ev->has_stats = true;
+		ret = parse_stats(tb[SMTPGATE_A_STATS], &ev->stats);
 	}
 	return ret;
 }
@@ -1925,6 +1933,7 @@ static const char *const cmd_names[] = {
 	[SMTPGATE_CMD_BAN_EXPIRED]	= "ban-expired",
 	[SMTPGATE_CMD_BAN_REMOVED]	= "ban-removed",
 	[SMTPGATE_CMD_HOST_FLAG]	= "host-flag",
+	[SMTPGATE_CMD_BANS_FLUSHED]	= "bans-flushed",
 };
 
 

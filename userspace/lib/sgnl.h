@@ -141,13 +141,16 @@ struct sgnl_stats {
 	uint64_t ban_cap_rejects;
 	uint64_t event_losses;
 	uint32_t host_bytes, ban_bytes;
+	uint64_t instance;		/* who the kernel state is: see uapi */
+	uint32_t flushes;
 };
 
 struct sgnl_event {
 	uint8_t cmd;			/* SMTPGATE_CMD_HOST_FLAGGED ... */
-	bool has_host, has_ban;
+	bool has_host, has_ban, has_stats;
 	struct sgnl_host host;
 	struct sgnl_ban ban;
+	struct sgnl_stats stats;	/* BANS_FLUSHED: instance, flushes, bans */
 };
 
 /*

@@ -165,7 +165,8 @@
  *           ban covering it, or -ENOENT: "is this address banned?".
  *     dump: every ban, exact across many recvmsg calls; a change during
  *           the dump sets NLM_F_DUMP_INTR.
- * SMTPGATE_CMD_BAN_FLUSH: removes every ban; no events.
+ * SMTPGATE_CMD_BAN_FLUSH: removes every ban, all or nothing (-ENOMEM:
+ *     none removed); one SMTPGATE_CMD_BANS_FLUSHED event, no per-ban ones.
  *     SMTPGATE_A_BAN: nest
  *         SMTPGATE_A_BAN_FAMILY, _ADDR, _PREFIX_LEN: as in a prefix
  *         SMTPGATE_A_BAN_SCOPE: u8, enum smtpgate_scope (smtp)
@@ -186,11 +187,18 @@
  *     SMTPGATE_A_STATS_BAN_CAP_REJECTS: u64, bans refused by the cap
  *     SMTPGATE_A_STATS_EVENT_LOSSES: u64, events not delivered
  *     SMTPGATE_A_STATS_HOST_BYTES, _BAN_BYTES: u32, memory per entry
+ *     SMTPGATE_A_STATS_INSTANCE: u64, random, chosen when the namespace's
+ *         smtpgate state is created (module load, namespace creation): a
+ *         new value means every ban and host the kernel held is gone
+ *     SMTPGATE_A_STATS_FLUSHES: u32, SMTPGATE_CMD_BAN_FLUSH calls in this
+ *         instance
  *
  * Events (group SMTPGATE_GENL_MCGRP_EVENTS), in the namespace concerned:
  *     SMTPGATE_CMD_HOST_FLAGGED: SMTPGATE_A_HOST with the evidence.
  *     SMTPGATE_CMD_BAN_ADDED, _BAN_EXPIRED, _BAN_REMOVED: SMTPGATE_A_BAN,
  *         and SMTPGATE_A_HOST when the host is tracked.
+ *     SMTPGATE_CMD_BANS_FLUSHED: SMTPGATE_A_STATS with _INSTANCE, _FLUSHES
+ *         (this flush included) and _BANS (how many it removed).
  */
 #ifndef _UAPI_LINUX_SMTPGATE_H
 #define _UAPI_LINUX_SMTPGATE_H
@@ -294,6 +302,7 @@ enum smtpgate_cmd {
 	SMTPGATE_CMD_BAN_EXPIRED,	/* event */
 	SMTPGATE_CMD_BAN_REMOVED,	/* event */
 	SMTPGATE_CMD_HOST_FLAG,
+	SMTPGATE_CMD_BANS_FLUSHED,	/* event */
 	__SMTPGATE_CMD_MAX
 };
 
@@ -411,6 +420,8 @@ enum smtpgate_stats_attr {
 	SMTPGATE_A_STATS_HOST_BYTES,
 	SMTPGATE_A_STATS_BAN_BYTES,
 	SMTPGATE_A_STATS_PAD,
+	SMTPGATE_A_STATS_INSTANCE,
+	SMTPGATE_A_STATS_FLUSHES,
 	__SMTPGATE_A_STATS_MAX
 };
 
