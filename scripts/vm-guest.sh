@@ -37,9 +37,10 @@ KSFT_SKIP=4
 TAINT_EXPECTED=$((4096 | 8192))
 # The debug kernel's reports too: "BUG: KASAN", "UBSAN:", "WARNING:
 # suspicious RCU usage", lockdep's "WARNING: possible circular locking",
-# "ODEBUG:", "BUG: KFENCE:", kmemleak's "new suspected memory leaks", list
+# "ODEBUG:", "BUG: KFENCE:", kmemleak's "N new suspected memory leaks" (not
+# its "Kernel memory leak detector initialized" at boot), list
 # debugging's "list_add corruption", RCU stalls and hung tasks.
-SPLAT_RE='WARNING:|BUG:|Oops|general protection fault|Call Trace|UBSAN|KASAN|KFENCE|ODEBUG|kmemleak|refcount_t|possible recursive locking|circular locking|inconsistent lock state|suspicious RCU usage|list_add corruption|list_del corruption|Kernel panic|stack-protector|Slab cache still has objects|Unable to handle|unregister_netdevice: waiting|detected stalls|blocked for more than'
+SPLAT_RE='WARNING:|BUG:|Oops|general protection fault|Call Trace|UBSAN|KASAN|KFENCE|ODEBUG|suspected memory leak|refcount_t|possible recursive locking|circular locking|inconsistent lock state|suspicious RCU usage|list_add corruption|list_del corruption|Kernel panic|stack-protector|Slab cache still has objects|Unable to handle|unregister_netdevice: waiting|detected stalls|blocked for more than'
 
 AWK=(awk)
 awk -W version 2>&1 | grep -q mawk && AWK=(awk -W interactive)
