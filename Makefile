@@ -23,7 +23,7 @@ INSTALL_MOD_DIR ?= updates
 
 export KDIR VM_KVER BUILD
 
-.PHONY: all module userspace kernels check demo bench fuzz install \
+.PHONY: all module userspace kernels check check-debug demo bench fuzz install \
 	checkpatch deps dkms dkms-source clean
 
 all: module userspace
@@ -45,6 +45,11 @@ deps:
 
 check: deps
 	scripts/check.sh
+
+# The VM suite on a KASAN/UBSAN/kmemleak/lockdep kernel built from Debian's
+# linux-source (cached in /var/cache/smtpgate/kernels); not run in CI.
+check-debug: deps
+	scripts/check-debug.sh
 
 demo: deps
 	scripts/demo.sh

@@ -10,21 +10,20 @@
 #   unit        userspace unit tests (classifier corpus, differential)
 #   fuzz        libFuzzer with ASan+UBSan: the classifier (FUZZ_SECONDS, 60),
 #               smtpgated's config and SMTP stream parsers
-#   vm          the kernel selftests in QEMU (tests/vm/*.sh) and the demo
+#   vm          the kernel selftests in QEMU (tests/vm/*.sh) and the demo,
+#               once on each of Debian 12's kernels (VM_KVERS: the newest
+#               6.1 and 6.12 installed), each result line naming its kernel
 #   reboot      smtpgated's bans across two boots of the VM
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 BUILD=${BUILD:-$PWD/.build}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
-# Every VM test, and the demo: `make demo` must keep working.
-# (the executable ones: libraries sourced by the tests are not).
-VM_TESTS=${VM_TESTS:-$(find tests/vm -maxdepth 1 -name '*.sh' -perm -u+x |
-	sort) tests/demo/gateway.sh}
-mkdir -p "$BUILD/check"
+# shellcheck source=scripts/check-lib.sh
+. scripts/check-lib.sh
 
-VM_KVER=${VM_KVER:-$(ls -1v /lib/modules | grep '^6\.1\.' | tail -n 1)}
-
-passed=0 failed=0 skipped=0
+VM_KVER=${VM_KVER:-$(newest 6.1)}
+# The VM suite runs on each: Debian 12's own 6.1 and its 6.12 update.
+VM_KVERS=${VM_KVERS:-$VM_KVER $(newest 6.12)}
 
 # Builds the DKMS source tree in a private DKMS tree: nothing installed.
 dkms_build() {
@@ -36,49 +35,11 @@ dkms_build() {
 		test -f "$t/tree/smtpgate/0.0/$VM_KVER/x86_64/module/smtpgate.ko"*
 }
 
-# Counts the TAP results in file $1 (top-level lines only).
-count_tap() {
-	local p f s
-	p=$(grep -cE '^ok [0-9]+' "$1" | head -1)
-	s=$(grep -cE '^ok [0-9]+.*# *SKIP' "$1" | head -1)
-	f=$(grep -cE '^not ok [0-9]+' "$1" | head -1)
-	passed=$((passed + p - s))
-	skipped=$((skipped + s))
-	failed=$((failed + f))
-}
-
-# Runs "$@" as one check named $name: ok when it exits 0.
-step() {
-	local name=$1 log
-	shift
-	log="$BUILD/check/$(echo "$name" | tr -c 'a-zA-Z0-9\n' _).log"
-	echo "# == $name"
-	if "$@" >"$log" 2>&1; then
-		echo "ok - $name"
-		passed=$((passed + 1))
-	else
-		sed 's/^/# /' "$log" | tail -40
-		echo "not ok - $name (full log: $log)"
-		failed=$((failed + 1))
-	fi
-}
-
-# Runs a TAP-producing part, shows its stream, counts its results; a part
-# that fails without saying which of its tests failed counts as one failure.
-part() {
-	local name=$1 log rc
-	shift
-	log="$BUILD/check/$name.tap"
-	echo "# == $name"
-	"$@" >"$log" 2>&1
-	rc=$?
-	cat "$log"
-	local before=$failed
-	count_tap "$log"
-	if [ $rc -ne 0 ] && [ "$failed" -eq "$before" ]; then
-		echo "not ok - $name exited $rc"
-		failed=$((failed + 1))
-	fi
+# The VM suite on kernel $1.
+vm_suite() {
+	# shellcheck disable=SC2086
+	scripts/vm-run.sh -k "$1" -t 600 $VM_TESTS | tag_kernel "$1"
+	return "${PIPESTATUS[0]}"
 }
 
 step "build: module and userspace" make all
@@ -87,15 +48,10 @@ step "checkpatch: kmod/" make checkpatch
 step "build: DKMS package for $VM_KVER" dkms_build
 part unit make -s -C userspace check
 step "fuzz: classifier ${FUZZ_SECONDS}s, config, SMTP stream" make -s -C userspace fuzz-quick FUZZ_SECONDS="$FUZZ_SECONDS"
-# shellcheck disable=SC2086
-part vm scripts/vm-run.sh -t 600 $VM_TESTS
+for kver in $VM_KVERS; do
+	part "vm-$kver" vm_suite "$kver"
+done
 # Two boots sharing smtpgated's state directory: bans survive a reboot.
 part reboot scripts/vm-reboot-test.sh
 
-echo
-if [ "$skipped" -gt 0 ]; then
-	echo "$passed passed, $failed failed, $skipped skipped"
-else
-	echo "$passed passed, $failed failed"
-fi
-[ "$failed" -eq 0 ]
+summary

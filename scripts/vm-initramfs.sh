@@ -1,10 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Usage: vm-initramfs.sh KVER [OUT]
+# Usage: vm-initramfs.sh [-n] KVER [OUT]
 #
 # Builds the test VM's initramfs for kernel KVER: a static busybox plus the
-# virtio/9p modules that KVER does not have built in.  Its /init mounts the
+# virtio/9p modules that KVER does not have built in.  With -n, no modules:
+# for a kernel that has them all built in and no /lib/modules/KVER here
+# (scripts/debug-kernel.sh's).  Its /init mounts the
 # host's root file system read-only over 9p (mount tag "hostroot") and
 # switch_roots into it, running the guest script named by sgvm.init= on the
 # kernel command line.  So the guest has the host's whole userland (ip, nft,
@@ -26,7 +28,7 @@ SELF=$REPO/scripts/vm-initramfs.sh
 WANT="virtio_pci 9pnet_virtio 9p"
 
 usage() {
-	echo "usage: $0 KVER [OUT]" >&2
+	echo "usage: $0 [-n] KVER [OUT]" >&2
 	exit 2
 }
 
@@ -157,14 +159,23 @@ build() {
 	echo "vm-initramfs: built $CACHE ($n modules)" >&2
 }
 
+NOMODS=0
+if [ "${1:-}" = -n ]; then
+	NOMODS=1
+	shift
+fi
 { [ $# -ge 1 ] && [ $# -le 2 ]; } || usage
 KVER=$1
 OUT=${2:-}
-[ -d "/lib/modules/$KVER" ] || die "/lib/modules/$KVER: no such kernel"
 mkdir -p "$BUILD/vm"
 CACHE=$BUILD/vm/initramfs-$KVER.cpio.gz
 BUSYBOX=$(find_busybox)
-MODS=$(module_files)
+if [ "$NOMODS" = 1 ]; then
+	MODS=
+else
+	[ -d "/lib/modules/$KVER" ] || die "/lib/modules/$KVER: no such kernel (-n for one with virtio and 9p built in)"
+	MODS=$(module_files)
+fi
 STAMP=$(inputs_stamp)
 
 if [ ! -s "$CACHE" ] || [ "$(cat "$CACHE.stamp" 2>/dev/null)" != "$STAMP" ]; then

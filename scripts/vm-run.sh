@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Usage: vm-run.sh [-k KVER] [-m MODULE_KO] [-t TIMEOUT] [-o OUTDIR] [-i] TEST...
+# Usage: vm-run.sh [-k KVER] [-K IMAGE] [-m MODULE_KO] [-t TIMEOUT] [-o OUTDIR] [-i] TEST...
 #
 # Boots KVER's kernel in QEMU (TCG: this host cannot load modules, nested
 # KVM hangs) on a busybox initramfs that mounts this machine's root read-only
@@ -10,6 +10,11 @@
 # guest with scripts/vm-guest.sh, and prints the guest's KTAP on stdout.
 #
 #   -k KVER     kernel to boot (default: newest 6.1.* in /lib/modules)
+#   -K IMAGE    boot this bzImage instead of /boot/vmlinuz-KVER: a kernel
+#               with virtio, 9p and everything the tests use built in, such
+#               as scripts/debug-kernel.sh's; KVER defaults to its release.
+#               A modules.builtin next to it (IMAGE's dir/build/) lets the
+#               guest's modprobe know what is built in.
 #   -m KO       smtpgate.ko built for KVER, exported to tests as SMTPGATE_KO
 #               (default: $BUILD/kernels/KVER/kmod/smtpgate.ko)
 #   -t SECONDS  per-test timeout (default 300)
@@ -30,6 +35,7 @@ BOOT_MARGIN=${VM_BOOT_MARGIN:-120}
 GUEST_OUT=/run/sg-out
 
 KVER=
+IMAGE=
 KO=
 TIMEOUT=300
 OUTDIR=
@@ -38,7 +44,7 @@ NAMES=()	# as the guest reports them
 PATHS=()	# as the guest runs them
 
 usage() {
-	sed -n '4,19s/^# \{0,1\}//p' "$0" >&2
+	sed -n '4,24s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -130,6 +136,25 @@ write_job() {
 	} >"$OUTDIR/.vm/job"
 }
 
+# The kernel's version string, as `file` reads it from a bzImage header.
+image_release() {
+	file -bL "$1" | sed -n 's/.*, version \([^ ]*\) .*/\1/p'
+}
+
+# For a kernel with no /lib/modules/KVER on this machine: its list of
+# built-in modules, which vm-guest.sh installs in the guest's (tmpfs)
+# /lib/modules/KVER so that a test's `modprobe nf_conntrack` finds it there.
+builtin_list() {
+	local d f
+	d=$(dirname "$IMAGE")/build
+	[ -r "$d/modules.builtin" ] || return 0
+	mkdir -p "$OUTDIR/.vm/modules"
+	for f in modules.builtin modules.builtin.modinfo modules.order; do
+		[ -r "$d/$f" ] && cp "$d/$f" "$OUTDIR/.vm/modules/"
+	done
+	return 0
+}
+
 # QEMU splits option values at commas; a literal one is doubled.
 qesc() {
 	echo "${1//,/,,}"
@@ -141,6 +166,7 @@ qemu_args() {
 	# into QEMU exiting.  TCG on a busy host is slow: stall and lockup
 	# detectors get more time, so they only fire on a real hang.
 	local append="console=ttyS0 quiet loglevel=3 panic=-1 log_buf_len=4M"
+	append+=" ${VM_APPEND:-}"
 	append+=" rcupdate.rcu_cpu_stall_timeout=60 watchdog_thresh=30"
 	# Own slab caches: a module's leaked objects then show in slabinfo and
 	# make kmem_cache_destroy() complain, instead of hiding in a merged one.
@@ -152,8 +178,8 @@ qemu_args() {
 	append+=" sgvm.init=$REPO/scripts/vm-guest.sh"
 	# shellcheck disable=SC2054 # commas inside QEMU options
 	ARGS=(-nodefaults -no-reboot -display none
-		-accel tcg,thread=multi -cpu max -smp 2 -m 2G
-		-kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD" -append "$append"
+		-accel tcg,thread=multi -cpu max -smp 2 -m "${VM_MEM:-2G}"
+		-kernel "$IMAGE" -initrd "$INITRD" -append "$append"
 		-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap
 		-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
 		-fsdev "local,id=sgout,path=$(qesc "$OUTDIR"),security_model=none,multidevs=remap"
@@ -204,9 +230,10 @@ finish() {
 
 main() {
 	local opt total qrc
-	while getopts "k:m:t:o:ih" opt; do
+	while getopts "k:K:m:t:o:ih" opt; do
 		case $opt in
 		k) KVER=$OPTARG ;;
+		K) IMAGE=$OPTARG ;;
 		m) KO=$OPTARG ;;
 		t) TIMEOUT=$OPTARG ;;
 		o) OUTDIR=$OPTARG ;;
@@ -219,9 +246,17 @@ main() {
 	case $TIMEOUT in '' | *[!0-9]*) die "-t $TIMEOUT: not a number of seconds" ;; esac
 	case $REPO in *[[:space:]]*) die "$REPO: the kernel command line cannot hold a path with spaces" ;; esac
 
-	KVER=${KVER:-$(newest_61)}
-	[ -n "$KVER" ] || die "no 6.1 kernel in /lib/modules (-k KVER)"
-	[ -r "/boot/vmlinuz-$KVER" ] || die "/boot/vmlinuz-$KVER: not readable"
+	if [ -n "$IMAGE" ]; then
+		[ -r "$IMAGE" ] || die "$IMAGE: not readable"
+		IMAGE=$(cd "$(dirname "$IMAGE")" && pwd -P)/$(basename "$IMAGE")
+		KVER=${KVER:-$(image_release "$IMAGE")}
+		[ -n "$KVER" ] || die "$IMAGE: cannot tell its release (-k KVER)"
+	else
+		KVER=${KVER:-$(newest_61)}
+		[ -n "$KVER" ] || die "no 6.1 kernel in /lib/modules (-k KVER)"
+		IMAGE=/boot/vmlinuz-$KVER
+		[ -r "$IMAGE" ] || die "$IMAGE: not readable"
+	fi
 	command -v "$QEMU" >/dev/null || die "$QEMU not found (apt-get install qemu-system-x86)"
 	KO=${KO:-$BUILD/kernels/$KVER/kmod/smtpgate.ko}
 	case $KO in /*) ;; *) KO=$PWD/$KO ;; esac
@@ -232,7 +267,13 @@ main() {
 		add_test "$t"
 	done
 	write_job
-	INITRD=$("$REPO/scripts/vm-initramfs.sh" "$KVER") || exit 1
+	if [ -d "/lib/modules/$KVER" ]; then
+		INITRD=$("$REPO/scripts/vm-initramfs.sh" "$KVER") || exit 1
+	else
+		# A kernel of our own: virtio and 9p are built in.
+		INITRD=$("$REPO/scripts/vm-initramfs.sh" -n "$KVER") || exit 1
+		builtin_list
+	fi
 	qemu_args
 
 	if [ "$INTERACTIVE" = 1 ]; then

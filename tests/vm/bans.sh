@@ -68,8 +68,10 @@ gw2_setup() {
 	ip -n "$H2" route add default via 192.0.2.1 &&
 	ip -n "$O2" route add default via 203.0.113.1 &&
 	ip netns exec "$GW2" sysctl -qw net.ipv4.ip_forward=1 || return
-	ip netns exec "$O2" socat -lf /dev/null TCP4-LISTEN:80,reuseaddr,fork \
-		SYSTEM:"echo 220 gateway-2-web" &
+	# -t 5, as in net_listen: the client closes its side at once, and a
+	# slow guest's shell must still get its banner out.
+	ip netns exec "$O2" socat -lf /dev/null -t 5 \
+		TCP4-LISTEN:80,reuseaddr,fork SYSTEM:"echo 220 gateway-2-web" &
 	poll_until 10 bash -c "ip netns exec $O2 ss -Hltn 'sport = :80' | grep -q ."
 }
 
