@@ -54,6 +54,7 @@ trap cleanup EXIT
 sg_deps || ksft_fail "cannot load smtpgate's dependencies"
 net_setup || ksft_fail "cannot set up the namespaces"
 sg_load internal=192.0.2.0/24,2001:db8:1::/64 || ksft_fail "smtpgate does not load"
+net_mx_start || ksft_fail "the outside MX does not listen"
 
 flood &
 FLOOD_PID=$!

@@ -256,17 +256,20 @@ static void put_policy(struct rng *r, struct nlr_msg *m)
 	}
 	for (i = SMTPGATE_A_POLICY_WINDOW; i <= SMTPGATE_A_POLICY_DEST_LIMIT; i++)
 		if (chance(r, 20))
-			nlr_put_u32(m, i, rnd_u32(r));
+			nlr_put_u32(m, i, chance(r, 70) ? 1 + below(r, 300) :
+				    rnd_u32(r));
 	if (chance(r, 20))
 		nlr_put_u8(m, SMTPGATE_A_POLICY_FLAG_TUNNEL, (uint8_t)below(r, 3));
 	if (chance(r, 20))
 		nlr_put_u8(m, SMTPGATE_A_POLICY_BAN_SCOPE, (uint8_t)below(r, 4));
 	if (chance(r, 25))
 		nlr_put_u8(m, SMTPGATE_A_POLICY_HOST_PREFIX4,
-			   (uint8_t)(4 + below(r, 32)));
+			   (uint8_t)(chance(r, 85) ? 8 + below(r, 25) :
+				     below(r, 256)));
 	if (chance(r, 25))
 		nlr_put_u8(m, SMTPGATE_A_POLICY_HOST_PREFIX6,
-			   (uint8_t)(8 + below(r, 128)));
+			   (uint8_t)(chance(r, 85) ? 16 + below(r, 113) :
+				     below(r, 256)));
 	if (chance(r, 30))
 		nlr_put_u32(m, SMTPGATE_A_POLICY_MAX_HOSTS,
 			    chance(r, 70) ? 16 + below(r, 512) : rnd_u32(r));
@@ -279,9 +282,11 @@ static void put_policy(struct rng *r, struct nlr_msg *m)
 		nlr_put_u16(m, SMTPGATE_A_POLICY_INSPECT_QUEUE,
 			    (uint16_t)below(r, 8));
 	if (chance(r, 15))
-		nlr_put_u32(m, SMTPGATE_A_POLICY_INSPECT_BYTES, rnd_u32(r));
+		nlr_put_u32(m, SMTPGATE_A_POLICY_INSPECT_BYTES,
+			    chance(r, 70) ? 64 + below(r, 8192) : rnd_u32(r));
 	if (chance(r, 15))
-		nlr_put_u16(m, SMTPGATE_A_POLICY_TRAP_PORT, (uint16_t)rnd_u32(r));
+		nlr_put_u16(m, SMTPGATE_A_POLICY_TRAP_PORT,
+			    chance(r, 80) ? 2525 : (uint16_t)rnd_u32(r));
 	nlr_nest_end(m, nest);
 }
 
@@ -659,7 +664,7 @@ static void count(uint8_t cmd, int err)
 {
 	int e = -err;
 
-	atomic_fetch_add(&cnt->by[cmd < NCMD - 1 ? cmd : NCMD - 1]
+	atomic_fetch_add(&cnt->by[cmd <= SMTPGATE_CMD_MAX ? cmd : NCMD - 1]
 				 [e >= 0 && e < NERR - 1 ? e : NERR - 1], 1);
 }
 
