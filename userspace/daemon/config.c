@@ -56,6 +56,7 @@ enum ktype {
 	K_MSEC,		/* u32 milliseconds: 500, 500ms, 2s; min to max */
 	K_REPLY,	/* char *, an SMTP reply: 4xx or 5xx, then text */
 	K_NAMES,	/* struct sgd_names: host names, lower-cased */
+	K_SYSLOG_NAMES,	/* char *, Postfix syslog_names, one space apart */
 };
 
 struct key {
@@ -107,6 +108,7 @@ static const struct key keys[] = {
 	OWN(sasl_threshold, K_U32, 1, SGD_SASL_MAX_THRESHOLD),
 	OWN(sasl_window, K_DURATION, 1, 86400),
 	OWN(sasl_scope, K_SCOPE, 0, 0),
+	OWN(sasl_syslog_name, K_SYSLOG_NAMES, 0, 0),
 	POL(inspect_queue, K_U16, INSPECT_QUEUE, 0, 65535),
 	POL(inspect_bytes, K_U32, INSPECT_BYTES, 64, 1048576),
 	OWN(inspect_threshold, K_U32, 1, 100000),
@@ -321,6 +323,43 @@ static void set_names(struct ctx *x, char *v, size_t voff)
 		l->v = nv;
 		l->v[l->n++] = dup;
 	}
+}
+
+/* Postfix syslog_names: "postfix", "postfix-out", "postfix/submission". */
+static void set_syslog_names(struct ctx *x, char *v, size_t voff)
+{
+	char **s = field(x), *item, *out;
+	size_t pos = 0, len = 0, n, count = 0;
+
+	out = malloc(strlen(v) + 1);
+	if (!out) {
+		verr(x, 0, "out of memory");
+		return;
+	}
+	while ((item = next_item(v, &pos))) {
+		size_t off = item_off(x, v, item, voff);
+
+		n = strspn(item, "abcdefghijklmnopqrstuvwxyz"
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/");
+		if (!item[0] || item[n] || item[0] == '/' ||
+		    item[strlen(item) - 1] == '/' || strlen(item) > 64) {
+			verr(x, off, "'%s' is not a syslog_name", item);
+			continue;
+		}
+		if (++count > SASL_MAX_SYSLOG_NAMES) {
+			verr(x, off, "more than %d names", SASL_MAX_SYSLOG_NAMES);
+			break;
+		}
+		if (len)
+			out[len++] = ' ';
+		memcpy(out + len, item, strlen(item));
+		len += strlen(item);
+	}
+	out[len] = '\0';
+	free(*s);
+	*s = len ? out : NULL;
+	if (!len)
+		free(out);
 }
 
 static void names_free(struct sgd_names *l)
@@ -601,7 +640,7 @@ static bool needs_value(enum ktype t)
 {
 	return t != K_PREFIXES && t != K_ALLOWLIST && t != K_SUBMISSION &&
 	       t != K_PORTS && t != K_COMMAND && t != K_OPT_PATH &&
-	       t != K_SASL_LOG && t != K_NAMES;
+	       t != K_SASL_LOG && t != K_NAMES && t != K_SYSLOG_NAMES;
 }
 
 static bool one_word(enum ktype t)
@@ -672,6 +711,9 @@ static void set_value(struct ctx *x, char *v, size_t voff)
 		break;
 	case K_NAMES:
 		set_names(x, v, voff);
+		break;
+	case K_SYSLOG_NAMES:
+		set_syslog_names(x, v, voff);
 		break;
 	}
 }
@@ -902,6 +944,7 @@ void config_free(struct sgd_config *c)
 	free(c->state_dir);
 	free(c->metrics_file);
 	free(c->sasl_log);
+	free(c->sasl_syslog_name);
 	free(c->inspect_helo_access);
 	names_free(&c->inspect_protected_names);
 	helo_free(&c->helo);
