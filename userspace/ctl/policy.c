@@ -133,7 +133,7 @@ static void print_key(const struct sgnl_policy *p, const struct key *k)
 			out_uint(OUT_ANY, k->name, k->name,
 				 *(const uint16_t *)(base + k->off));
 		else
-			out_str(OUT_ANY, k->name, k->name, "off");
+			out_null(OUT_ANY, k->name, k->name, "off");
 		break;
 	case K_U32:
 		out_uint(OUT_ANY, k->name, k->name,

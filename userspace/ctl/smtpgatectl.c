@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "escape.h"
 #include "out.h"
 
 #define PROG		"smtpgatectl"
@@ -90,12 +91,15 @@ static const struct ctl_cmd *find_cmd(const char *name)
 
 /* ---- errors ---------------------------------------------------------------- */
 
+/* Messages quote what they refuse, and that may be anyone's text. */
 static void vmsg(const char *fmt, va_list ap)
 {
+	char msg[1024], safe[4096];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	sg_text_escape(safe, sizeof(safe), msg, 0);
 	fflush(stdout);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	fprintf(stderr, PROG ": %s\n", safe);
 }
 
 void errmsg(const char *fmt, ...)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -1518,6 +1519,27 @@ TEST(log_format)
 	EXPECT_STREQ("none", reasons_str(0, buf, sizeof(buf)));
 	p = pfx("192.0.2.66");
 	EXPECT_STREQ("192.0.2.66", host_str(&p, buf, sizeof(buf)));
+}
+
+/*
+ * A HELO name (the trap's evidence) is anyone's text: on a terminal or in
+ * syslog it must not move the cursor, end the line or reorder it, and
+ * invalid UTF-8 is shown as bytes.
+ */
+TEST(log_hostile_values)
+{
+	struct kv kv;
+
+	kv_init(&kv);
+	kv_str(&kv, "helo", "\x1b[2J\x1b]0;t\x07 \xc2\x9b \xe2\x80\xa8 \xe2\x80\xae"
+	       " \xc0\xaf \xff h\xc3\xa9");
+	EXPECT_STREQ("helo=\"\\x1b[2J\\x1b]0;t\\x07 \\x9b \\u2028 \\u202e"
+		     " \\xc0\\xaf \\xff h\xc3\xa9\"", kv.buf);
+	/* Sentences too: the sink sees what syslog and stderr see. */
+	log_capture();
+	log_msg(LOG_WARNING, "cannot open %s", "/tmp/\x1b[31mx\xff\n");
+	EXPECT_STREQ("cannot open /tmp/\\x1b[31mx\\xff\\n\n", logged.text);
+	log_set_sink(NULL, NULL);
 }
 
 /* ---- seeds for the fuzzer ----------------------------------------------------------------------------- */
