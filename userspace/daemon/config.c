@@ -53,7 +53,7 @@ enum ktype {
 	K_PATH,		/* char *, absolute */
 	K_OPT_PATH,	/* char *, absolute, or empty (unset) */
 	K_SASL_LOG,	/* char *, absolute, "journal", or empty */
-	K_MSEC,		/* u32 milliseconds: 500, 500ms, 2s; min to max */
+	K_MSEC,		/* u32 milliseconds: 500ms, 2s; min to max */
 	K_REPLY,	/* char *, an SMTP reply: 4xx or 5xx, then text */
 	K_NAMES,	/* struct sgd_names: host names, lower-cased */
 	K_SYSLOG_NAMES,	/* char *, Postfix syslog_names, one space apart */
@@ -563,31 +563,31 @@ static void set_string(struct ctx *x, const char *v)
 	*s = dup;
 }
 
-/* "500", "500ms" or "2s", in milliseconds. */
+/*
+ * trap_delay: a duration in the one grammar (500ms, 2s, 1s500ms).  A bare
+ * number other than 0 used to mean milliseconds here while it means
+ * seconds everywhere else: refused with a word on what to write, rather
+ * than read as 1000 times longer.
+ */
 static void set_msec(struct ctx *x, const char *v)
 {
-	size_t digits = strspn(v, "0123456789");
-	const char *unit = v + digits;
-	uint64_t n, mul = 1;
-	char num[24];
+	char err[SG_PARSE_ERRLEN];
+	uint64_t ms;
 
-	if (!strcmp(unit, "s"))
-		mul = 1000;
-	else if (*unit && strcmp(unit, "ms"))
-		digits = 0;
-	if (digits && digits < sizeof(num)) {
-		memcpy(num, v, digits);
-		num[digits] = '\0';
+	if (strspn(v, "0123456789") == strlen(v) && strcmp(v, "0")) {
+		verr(x, 0, "'%s' needs a unit: %sms or %ss (a bare number "
+		     "here meant milliseconds; elsewhere it means seconds)",
+		     v, v, v);
+		return;
 	}
-	if (!digits || digits >= sizeof(num) ||
-	    sg_parse_uint(num, x->key->max, &n) || n * mul > x->key->max ||
-	    n * mul < x->key->min) {
-		verr(x, 0, "'%s' is not a time from %llums to %llums (500, "
-		     "500ms, 2s)", v, (unsigned long long)x->key->min,
+	if (sg_duration_parse_ms(v, &ms, err, sizeof(err)) ||
+	    ms > x->key->max || ms < x->key->min) {
+		verr(x, 0, "'%s' is not a time from %llums to %llums (500ms, "
+		     "2s)", v, (unsigned long long)x->key->min,
 		     (unsigned long long)x->key->max);
 		return;
 	}
-	*(uint32_t *)field(x) = n * mul;
+	*(uint32_t *)field(x) = ms;
 }
 
 /*

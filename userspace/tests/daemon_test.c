@@ -446,6 +446,8 @@ TEST(durations)
 		{ "90", 90 }, { "90s", 90 }, { "10m", 600 }, { "1h30m", 5400 },
 		{ "7d", 604800 }, { "2w", 1209600 }, { "1d2h3m4s", 93784 },
 		{ "4294967295", 4294967295u },
+		/* One grammar: milliseconds too, in whole seconds here. */
+		{ "2000ms", 2 }, { "1m500ms500ms", 61 },
 	};
 	static const struct { const char *in, *err; } bad[] = {
 		{ "", "'' is not a duration (like 90, 10m, 3h12m, 2d)" },
@@ -456,6 +458,10 @@ TEST(durations)
 		{ "0m", "'0m': a duration must be at least 1s" },
 		{ "4294967296", "'4294967296': duration too long" },
 		{ "99999w", "'99999w': duration too long" },
+		{ "500ms", "'500ms' is not a whole number of seconds" },
+		{ "1s1ms", "'1s1ms' is not a whole number of seconds" },
+		{ "1mss", "'1mss' is not a duration (like 90, 10m, 3h12m, 2d)" },
+		{ "1m s", "'1m s' is not a duration (like 90, 10m, 3h12m, 2d)" },
 	};
 	static const struct { uint64_t secs; const char *out; } fmt[] = {
 		{ 45, "45s" }, { 60, "1m" }, { 330, "5m30s" }, { 3600, "1h" },
