@@ -198,9 +198,10 @@ sasl_logged() # COUNT
 		"$NET_DIR/postfix/maillog") == $1))
 }
 
-# Five relay attempts whose HELO quotes a SASL failure of $FORGED4 (an
-# address no other test bans): Postfix copies the HELO into each reject
-# line (helo=<...>).
+# Five relay attempts that quote a SASL failure of $FORGED4 (an address no
+# other check bans) in the HELO and, as a quoted local part, in the sender:
+# Postfix copies both into each reject line (helo=<...> with '?' for the
+# blanks, from=<...> as it came).
 FORGED4=192.0.2.99
 FORGED_TEXT="warning: unknown[$FORGED4]: SASL LOGIN authentication failed"
 forged_helo() # ROLE
@@ -211,7 +212,7 @@ forged_helo() # ROLE
 		printf "EHLO %s\r\n" "'"$FORGED_TEXT"'" >&3
 		while read -r -t 10 l <&3; do [[ $l == 250\ * ]] && break; done
 		for i in 1 2 3 4 5; do
-			printf "MAIL FROM:<a@example.net>\r\n" >&3
+			printf "MAIL FROM:<\"%s: x\"@example.net>\r\n" "'"$FORGED_TEXT"'" >&3
 			read -r -t 10 l <&3 && [[ $l == 250* ]] || { echo "MAIL: $l"; exit 1; }
 			printf "RCPT TO:<victim@example.org>\r\n" >&3
 			read -r -t 10 l <&3 && [[ $l == 554* ]] || { echo "RCPT: $l"; exit 1; }
@@ -224,7 +225,7 @@ forged_helo() # ROLE
 forged_logged() # COUNT
 {
 	local n
-	n=$(grep -F "$FORGED_TEXT" "$NET_DIR/postfix/maillog" | grep -c "reject: RCPT")
+	n=$(grep "reject: RCPT" "$NET_DIR/postfix/maillog" | grep -cF "unknown[$FORGED4]")
 	((n == $1)) && return
 	echo "$n reject lines quote it; the last ones:"
 	grep "reject: RCPT" "$NET_DIR/postfix/maillog" | tail -n 2
@@ -246,7 +247,7 @@ forged_lines()
 
 test_sasl_forged() {
 	echo "# -- forged SASL failures (log injection)"
-	check "five reject lines whose HELO quotes a failure" forged_helo mailsrv
+	check "five reject lines that quote a failure" forged_helo mailsrv
 	check "Postfix logged them" poll_until 10 forged_logged 5
 	check "five lines of another program, five quoted mid-message" forged_lines
 }

@@ -150,8 +150,8 @@ int cmd_ban(int argc, char **argv)
 
 	if (argc < 2)
 		return usage_error(argv[0], "ban: PREFIX is needed");
-	if (parse_prefix(argv[1], &b.prefix, err, sizeof(err)))
-		return usage_error(argv[0], "cannot ban %s: %s", argv[1], err);
+	if (sg_prefix_parse(argv[1], &b.prefix, err, sizeof(err)))
+		return usage_error(argv[0], "ban: %s", err);
 	ret = ban_options(argc, argv, &b);
 	if (ret)
 		return ret;
@@ -167,8 +167,8 @@ int cmd_unban(int argc, char **argv)
 
 	if (argc != 2)
 		return usage_error(argv[0], "unban: one PREFIX is needed");
-	if (parse_prefix(argv[1], &p, err, sizeof(err)))
-		return usage_error(argv[0], "cannot unban %s: %s", argv[1], err);
+	if (sg_prefix_parse(argv[1], &p, err, sizeof(err)))
+		return usage_error(argv[0], "unban: %s", err);
 	if (sgnl_ban_del(ctl_nl(), &p))
 		return nl_fail(ctl_nl(), "unban %s", argv[1]);
 	return EXIT_OK;
@@ -185,11 +185,8 @@ int cmd_banned(int argc, char **argv)
 	ctl_exit_fail = EXIT_USAGE;
 	if (argc != 2)
 		return usage_error(argv[0], "banned: one ADDR is needed");
-	if (parse_prefix(argv[1], &a, err, sizeof(err)))
-		return usage_error(argv[0], "banned %s: %s", argv[1], err);
-	if (a.len != sg_family_bits(a.family))
-		return usage_error(argv[0], "banned %s: an address is needed, not a prefix",
-				   argv[1]);
+	if (sg_addr_parse(argv[1], &a, err, sizeof(err)))
+		return usage_error(argv[0], "banned: %s", err);
 	ret = sgnl_ban_test(ctl_nl(), &a, &b);
 	if (ret && ret != -ENOENT)
 		return nl_fail(ctl_nl(), "banned %s", argv[1]);

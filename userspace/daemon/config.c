@@ -45,7 +45,7 @@ enum ktype {
 	K_SUBMISSION,
 	K_PORTS,
 	K_U8, K_U16, K_U32,
-	K_BOOL,		/* u8, yes or no */
+	K_BOOL,		/* u8, yes or no (or 1 or 0) */
 	K_SCOPE,	/* u8 enum smtpgate_scope */
 	K_DURATION,	/* u32 seconds, from 1 to max */
 	K_FACTOR,	/* double >= 1 */
@@ -477,14 +477,16 @@ static void set_uint(struct ctx *x, const char *v)
 	}
 }
 
+/* The same words as smtpgatectl policy set and the module parameter. */
 static void set_bool(struct ctx *x, const char *v)
 {
-	if (!strcmp(v, "yes"))
-		*(uint8_t *)field(x) = 1;
-	else if (!strcmp(v, "no"))
-		*(uint8_t *)field(x) = 0;
+	char err[SG_PARSE_ERRLEN];
+	int b = sg_bool_parse(v, err, sizeof(err));
+
+	if (b < 0)
+		verr(x, 0, "%s", err);
 	else
-		verr(x, 0, "'%s' is not yes or no", v);
+		*(uint8_t *)field(x) = b;
 }
 
 static void set_scope(struct ctx *x, const char *v)

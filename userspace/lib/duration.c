@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "duration.h"
 
@@ -105,6 +106,16 @@ int sg_duration_parse(const char *s, uint32_t *secs, char *err, size_t len)
 	}
 	*secs = ms / 1000;
 	return 0;
+}
+
+int sg_bool_parse(const char *s, char *err, size_t len)
+{
+	if (!strcmp(s, "yes") || !strcmp(s, "1"))
+		return 1;
+	if (!strcmp(s, "no") || !strcmp(s, "0"))
+		return 0;
+	snprintf(err, len, "'%s' is not yes or no (or 1 or 0)", s);
+	return -EINVAL;
 }
 
 const char *sg_duration_fmt(uint64_t s, char *buf, size_t len)

@@ -24,6 +24,9 @@ int sg_parse_uint(const char *s, uint64_t max, uint64_t *v);
 int sg_duration_parse(const char *s, uint32_t *secs, char *err, size_t len);
 /* The same grammar in milliseconds, zero allowed; at most 2^32-1 s. */
 int sg_duration_parse_ms(const char *s, uint64_t *ms, char *err, size_t len);
+/* yes, no, 1, 0 (as the module parameters take them): 1, 0, or -EINVAL
+ * with "'S' is not yes or no (or 1 or 0)" in @err. */
+int sg_bool_parse(const char *s, char *err, size_t len);
 const char *sg_duration_fmt(uint64_t secs, char *buf, size_t len);
 
 #endif /* _SG_DURATION_H */

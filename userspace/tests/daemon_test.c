@@ -125,6 +125,7 @@ static const char *const good_configs[] = {
 	"ban_first = 1h30m\nban_factor = 1.5\nban_max = 7d\nban_decay = 2w\n"
 	"ban_scope = all\n",
 	"ports = 25,465,587\nwindow = 90\nrate_limit = 0\nflag_tunnel = no\n",
+	"flag_tunnel = 1\nwindow = 90000ms\n",
 	"on_ban = logger -t x \"$SMTPGATE_HOST # not a comment\"\n"
 	"hook_timeout = 5s\n",
 	"sasl_log = journal\nsasl_threshold = 3\nsasl_window = 5m\n",
@@ -363,7 +364,7 @@ TEST(config_errors)
 		{ "sasl_threshold = 101\n",
 		  "smtpgate.conf:1: sasl_threshold: '101' is not a number from 1 to 100" },
 		{ "flag_tunnel = true\n",
-		  "smtpgate.conf:1: flag_tunnel: 'true' is not yes or no" },
+		  "smtpgate.conf:1: flag_tunnel: 'true' is not yes or no (or 1 or 0)" },
 		{ "hook_timeout = 2h\n",
 		  "smtpgate.conf:1: hook_timeout: '2h' is longer than 1h" },
 		{ "state_dir = var/lib/smtpgate\n",
