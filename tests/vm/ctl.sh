@@ -293,6 +293,36 @@ test_load_big() {
 
 # ---- privileges, usage, no module ---------------------------------------
 
+# save | load: the same bans back (less the time), any reason bytes.
+bans_but_time() {
+	ctl -j bans | jq -c 'map(del(.timeout, .created, .drops))'
+}
+
+save_load_round_trip() {
+	local f before after
+	f=$(load_file keywords.txt \
+		"192.0.2.1 for 1h scope all reason \"say \\\"hi\\\" \\x1b[2J #12\"" \
+		"2001:db8::/48 scope smtp reason spam" \
+		"198.51.100.0/24 reason \"h\xc3\xa9 \\xff\"" \
+		"203.0.113.7 1h all old form") || return 1
+	ctl load "$f" >/dev/null || return 1
+	before=$(bans_but_time)
+	ctl save >"$NET_DIR/saved.txt" || return 1
+	ctl flush && ctl load "$NET_DIR/saved.txt" >/dev/null || return 1
+	after=$(bans_but_time)
+	[[ $before == "$after" && $(jq length <<<"$after") == 4 ]] ||
+		{ echo "before: $before"; echo "after:  $after"; cat "$NET_DIR/saved.txt"; return 1; }
+	ctl flush
+}
+
+test_save_load() {
+	echo "# -- save | load"
+	check "save | load: the same bans, reasons byte for byte" save_load_round_trip
+	ctl_expect 1 "smtpgatectl: $NET_DIR/amb.txt:1: is 'al' a scope or a reason? write it as PREFIX [for DURATION] [scope smtp|all] [reason \"TEXT\"]" \
+		"load: an ambiguous old-form line is refused" \
+		load "$(load_file amb.txt "10.0.0.1 1h al spam")"
+}
+
 test_misc() {
 	echo "# -- privileges, usage, man page"
 	local nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
@@ -471,6 +501,7 @@ test_forget_stats
 test_monitor
 test_load_errors
 test_load_big
+test_save_load
 test_misc
 test_no_module
 tap_summary

@@ -53,6 +53,7 @@ int cmd_hosts(int argc, char **argv);
 int cmd_host(int argc, char **argv);
 int cmd_forget(int argc, char **argv);
 int cmd_bans(int argc, char **argv);
+int cmd_save(int argc, char **argv);
 int cmd_ban(int argc, char **argv);
 int cmd_unban(int argc, char **argv);
 int cmd_banned(int argc, char **argv);

@@ -50,6 +50,7 @@ static const struct ctl_cmd cmds[] = {
 	{ "flush", cmd_flush, "", "remove every ban" },
 	{ "load", cmd_load, "FILE [--quiet]",
 	  "add the bans in FILE (- for stdin), one per line" },
+	{ "save", cmd_save, "", "print every ban as a line load reads back" },
 	{ "stats", cmd_stats, "", "packet counters and table sizes" },
 	{ "policy", cmd_policy, "[ set KEY=VALUE... ]",
 	  "show the policy, or change some of its keys" },
