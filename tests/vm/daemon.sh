@@ -198,6 +198,67 @@ sasl_logged() # COUNT
 		"$NET_DIR/postfix/maillog") == $1))
 }
 
+# Five relay attempts that quote a SASL failure of $FORGED4 (an address no
+# other check bans) in the HELO and, as a quoted local part, in the sender:
+# Postfix copies both into each reject line (helo=<...> with '?' for the
+# blanks, from=<...> as it came).
+FORGED4=192.0.2.99
+FORGED_TEXT="warning: unknown[$FORGED4]: SASL LOGIN authentication failed"
+forged_helo() # ROLE
+{
+	in_ns "$1" bash -c '
+		exec 3<>/dev/tcp/'"$SUBMIT4"'/587 || exit 1
+		read -r -t 10 l <&3 || exit 1
+		printf "EHLO %s\r\n" "'"$FORGED_TEXT"'" >&3
+		while read -r -t 10 l <&3; do [[ $l == 250\ * ]] && break; done
+		for i in 1 2 3 4 5; do
+			printf "MAIL FROM:<\"%s: x\"@example.net>\r\n" "'"$FORGED_TEXT"'" >&3
+			read -r -t 10 l <&3 && [[ $l == 250* ]] || { echo "MAIL: $l"; exit 1; }
+			printf "RCPT TO:<victim@example.org>\r\n" >&3
+			read -r -t 10 l <&3 && [[ $l == 554* ]] || { echo "RCPT: $l"; exit 1; }
+			printf "RSET\r\n" >&3
+			read -r -t 10 l <&3 || exit 1
+		done
+		printf "QUIT\r\n" >&3'
+}
+
+forged_logged() # COUNT
+{
+	local n
+	n=$(grep "reject: RCPT" "$NET_DIR/postfix/maillog" | grep -cF "unknown[$FORGED4]")
+	((n == $1)) && return
+	echo "$n reject lines quote it; the last ones:"
+	grep "reject: RCPT" "$NET_DIR/postfix/maillog" | tail -n 2
+	return 1
+}
+
+# What any local program can write to the log, and a failure quoted in the
+# middle of one of smtpd's messages: five of each.
+forged_lines()
+{
+	local i
+	for i in 1 2 3 4 5; do
+		printf '%s %s evil[%d]: %s: x\n' "$(date '+%b %e %T')" \
+			"$(hostname)" "$((600 + i))" "$FORGED_TEXT"
+		printf '%s %s postfix/submission/smtpd[%d]: x %s: x\n' \
+			"$(date '+%b %e %T')" "$(hostname)" "$((600 + i))" "$FORGED_TEXT"
+	done >>"$NET_DIR/postfix/maillog"
+}
+
+test_sasl_forged() {
+	echo "# -- forged SASL failures (log injection)"
+	check "five reject lines that quote a failure" forged_helo mailsrv
+	check "Postfix logged them" poll_until 10 forged_logged 5
+	check "five lines of another program, five quoted mid-message" forged_lines
+}
+
+# After test_sasl's real ban: the daemon has read every line before it.
+test_sasl_forged_banned_nobody() {
+	check "the forged lines banned nobody" not_banned "$FORGED4"
+	check "and logged no ban of $FORGED4" \
+		bash -c "! grep -q 'host=$FORGED4' '$D_LOG'"
+}
+
 test_sasl() {
 	echo "# -- password fishers against the real Postfix"
 	check "the client can submit before" \
@@ -225,5 +286,7 @@ test_spambot
 test_allowlist
 test_manual_ban
 test_reload
+test_sasl_forged
 test_sasl
+test_sasl_forged_banned_nobody
 tap_summary

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * smtpgatectl bans | ban PREFIX [...] | unban PREFIX | banned ADDR | flush
+ *             | save
  *
  * Bans by hand.  The kernel enforces them whether or not smtpgated runs;
  * smtpgated hears of them through the events and keeps them across
  * restarts.  `banned` answers in its exit status, like `ipset test`.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "banline.h"
 #include "ctl.h"
 #include "out.h"
 
@@ -66,22 +69,31 @@ static int cmp_ban(const void *a, const void *b)
 	return sg_prefix_cmp(&x->prefix, &y->prefix);
 }
 
+/* Every ban, sorted by prefix; nonzero (and a message) on failure. */
+static int list_bans(struct ban_vec *bv)
+{
+	int ret, tries = 0;
+
+	/* A ban added or expiring during the dump: the listing is redone. */
+	do {
+		bv->n = 0;
+		ret = sgnl_ban_list(ctl_nl(), collect_ban, bv);
+	} while (ret == -EINTR && ++tries < 5);
+	if (ret < 0)
+		return nl_fail(ctl_nl(), "cannot list bans");
+	qsort(bv->v, bv->n, sizeof(*bv->v), cmp_ban);
+	return 0;
+}
+
 int cmd_bans(int argc, char **argv)
 {
 	struct ban_vec bv = { 0 };
-	int ret, tries = 0;
 	size_t i;
 
 	if (argc != 1)
 		return usage_error(argv[0], "bans: unexpected '%s'", argv[1]);
-	/* A ban added or expiring during the dump: the listing is redone. */
-	do {
-		bv.n = 0;
-		ret = sgnl_ban_list(ctl_nl(), collect_ban, &bv);
-	} while (ret == -EINTR && ++tries < 5);
-	if (ret < 0)
-		return nl_fail(ctl_nl(), "cannot list bans");
-	qsort(bv.v, bv.n, sizeof(*bv.v), cmp_ban);
+	if (list_bans(&bv))
+		return ctl_exit_fail;
 	out_table(NULL);
 	for (i = 0; i < bv.n; i++) {
 		out_row(NULL);
@@ -90,6 +102,34 @@ int cmd_bans(int argc, char **argv)
 	}
 	out_end();
 	free(bv.v);
+	return EXIT_OK;
+}
+
+/*
+ * Every ban as a line `load` reads back: the time left, the scope and the
+ * reason (escaped), so that `save | load` restores them.
+ */
+int cmd_save(int argc, char **argv)
+{
+	struct ban_vec bv = { 0 };
+	char line[512];
+	size_t i;
+
+	if (argc != 1)
+		return usage_error(argv[0], "save: unexpected '%s'", argv[1]);
+	if (list_bans(&bv))
+		return ctl_exit_fail;
+	printf("# smtpgatectl save: %zu ban%s; smtpgatectl load FILE restores "
+	       "them\n", bv.n, bv.n == 1 ? "" : "s");
+	for (i = 0; i < bv.n; i++) {
+		ban_line_format(&bv.v[i], line, sizeof(line));
+		printf("%s\n", line);
+	}
+	free(bv.v);
+	if (fflush(stdout) || ferror(stdout)) {
+		errmsg("save: cannot write: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
 	return EXIT_OK;
 }
 
@@ -150,8 +190,8 @@ int cmd_ban(int argc, char **argv)
 
 	if (argc < 2)
 		return usage_error(argv[0], "ban: PREFIX is needed");
-	if (parse_prefix(argv[1], &b.prefix, err, sizeof(err)))
-		return usage_error(argv[0], "cannot ban %s: %s", argv[1], err);
+	if (sg_prefix_parse(argv[1], &b.prefix, err, sizeof(err)))
+		return usage_error(argv[0], "ban: %s", err);
 	ret = ban_options(argc, argv, &b);
 	if (ret)
 		return ret;
@@ -167,8 +207,8 @@ int cmd_unban(int argc, char **argv)
 
 	if (argc != 2)
 		return usage_error(argv[0], "unban: one PREFIX is needed");
-	if (parse_prefix(argv[1], &p, err, sizeof(err)))
-		return usage_error(argv[0], "cannot unban %s: %s", argv[1], err);
+	if (sg_prefix_parse(argv[1], &p, err, sizeof(err)))
+		return usage_error(argv[0], "unban: %s", err);
 	if (sgnl_ban_del(ctl_nl(), &p))
 		return nl_fail(ctl_nl(), "unban %s", argv[1]);
 	return EXIT_OK;
@@ -185,11 +225,8 @@ int cmd_banned(int argc, char **argv)
 	ctl_exit_fail = EXIT_USAGE;
 	if (argc != 2)
 		return usage_error(argv[0], "banned: one ADDR is needed");
-	if (parse_prefix(argv[1], &a, err, sizeof(err)))
-		return usage_error(argv[0], "banned %s: %s", argv[1], err);
-	if (a.len != sg_family_bits(a.family))
-		return usage_error(argv[0], "banned %s: an address is needed, not a prefix",
-				   argv[1]);
+	if (sg_addr_parse(argv[1], &a, err, sizeof(err)))
+		return usage_error(argv[0], "banned: %s", err);
 	ret = sgnl_ban_test(ctl_nl(), &a, &b);
 	if (ret && ret != -ENOENT)
 		return nl_fail(ctl_nl(), "banned %s", argv[1]);

@@ -43,7 +43,6 @@ nl_fail(struct sgnl *h, const char *fmt, ...);
 
 /* ADDR[/LEN]; the error message says what is wrong.  Durations and
  * numbers: sg_duration_parse(), sg_parse_uint() (duration.h). */
-int parse_prefix(const char *s, struct sg_prefix *p, char *err, size_t len);
 
 /* Printers shared by listings, lookups and events. */
 void host_print(const struct sgnl_host *h, bool detail);
@@ -55,6 +54,7 @@ int cmd_hosts(int argc, char **argv);
 int cmd_host(int argc, char **argv);
 int cmd_forget(int argc, char **argv);
 int cmd_bans(int argc, char **argv);
+int cmd_save(int argc, char **argv);
 int cmd_ban(int argc, char **argv);
 int cmd_unban(int argc, char **argv);
 int cmd_banned(int argc, char **argv);

@@ -161,11 +161,8 @@ static int parse_addr_arg(const char *cmd, const char *arg,
 {
 	char err[SG_PARSE_ERRLEN];
 
-	if (parse_prefix(arg, p, err, sizeof(err)))
-		return usage_error(cmd, "%s %s: %s", cmd, arg, err);
-	if (p->len != sg_family_bits(p->family))
-		return usage_error(cmd, "%s %s: an address is needed, not a prefix",
-				   cmd, arg);
+	if (sg_addr_parse(arg, p, err, sizeof(err)))
+		return usage_error(cmd, "%s: %s", cmd, err);
 	return 0;
 }
 

@@ -2,18 +2,16 @@
 /*
  * smtpgatectl load FILE [--quiet]
  *
- * Bulk bans, one per line:
+ * Bulk bans, one per line, as banline.c reads them (and `save` writes
+ * them):
  *
- *	ADDR[/LEN] [DURATION|-] [smtp|all|-] [REASON...]	# comment
+ *	PREFIX [for DURATION] [scope smtp|all] [reason "TEXT"]	# comment
  *
  * The whole file is checked first, every error naming FILE:LINE, and
  * nothing is sent unless all of it is good; then the bans go to the kernel
- * in batches (sgnl_ban_add_batch), each all or nothing.  A second token
- * that starts with a digit must be a duration, so "10 m" is an error, not
- * ten seconds with reason "m".
+ * in batches (sgnl_ban_add_batch), each all or nothing.
  */
 #define _GNU_SOURCE
-#include <ctype.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <stdio.h>
@@ -21,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "banline.h"
 #include "ctl.h"
 #include "out.h"
 
@@ -48,36 +47,6 @@ line_error(struct load *l, unsigned int line, const char *fmt, ...)
 	errmsg("%s:%u: %s", l->file, line, msg);
 }
 
-/* The next whitespace-separated token of *s, NUL-terminated in place. */
-static char *token(char **s)
-{
-	char *p = *s, *t;
-
-	while (isspace((unsigned char)*p))
-		p++;
-	if (!*p)
-		return NULL;
-	t = p;
-	while (*p && !isspace((unsigned char)*p))
-		p++;
-	if (*p)
-		*p++ = '\0';
-	*s = p;
-	return t;
-}
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	return s;
-}
-
 static struct sgnl_ban *new_ban(struct load *l, unsigned int line)
 {
 	if (l->n == l->cap) {
@@ -92,47 +61,17 @@ static struct sgnl_ban *new_ban(struct load *l, unsigned int line)
 	return &l->bans[l->n];
 }
 
-/* One line, comment already cut off: 0 and one more ban, or an error. */
+/* One line: 0 and one more ban (or none, for a comment), or an error. */
 static int parse_line(struct load *l, unsigned int line, char *s)
 {
-	char err[SG_PARSE_ERRLEN];
-	struct sgnl_ban *b = new_ban(l, line);
-	char *tok, *rest;
-	int scope;
+	char err[SG_PARSE_ERRLEN + 64];
+	int ret = ban_line_parse(s, new_ban(l, line), err, sizeof(err));
 
-	tok = token(&s);
-	if (!tok)
-		return 0;
-	if (sg_prefix_parse(tok, &b->prefix, err, sizeof(err))) {
+	if (ret < 0) {
 		line_error(l, line, "%s", err);
-		return -EINVAL;
+		return ret;
 	}
-	rest = s;
-	tok = token(&s);
-	if (tok && isdigit((unsigned char)*tok)) {
-		if (sg_duration_parse(tok, &b->timeout, err, sizeof(err))) {
-			line_error(l, line, "%s", err);
-			return -EINVAL;
-		}
-		rest = s;
-		tok = token(&s);
-	} else if (tok && !strcmp(tok, "-")) {
-		rest = s;
-		tok = token(&s);
-	}
-	scope = tok ? sgnl_scope_parse(tok) : -1;
-	if (scope > 0 || (tok && !strcmp(tok, "-"))) {
-		b->scope = scope > 0 ? scope : 0;
-		rest = s;
-	}
-	rest = trim(rest);
-	if (strlen(rest) >= sizeof(b->reason)) {
-		line_error(l, line, "reason longer than %zu bytes",
-			   sizeof(b->reason) - 1);
-		return -EINVAL;
-	}
-	strcpy(b->reason, rest);
-	l->n++;
+	l->n += ret;
 	return 0;
 }
 
@@ -140,7 +79,7 @@ static int read_file(struct load *l, FILE *f)
 {
 	unsigned int line = 0;
 	size_t cap = 0;
-	char *buf = NULL, *hash;
+	char *buf = NULL;
 	ssize_t len;
 
 	while ((len = getline(&buf, &cap, f)) >= 0) {
@@ -149,9 +88,6 @@ static int read_file(struct load *l, FILE *f)
 			line_error(l, line, "NUL byte in the line");
 			continue;
 		}
-		hash = strchr(buf, '#');
-		if (hash)
-			*hash = '\0';
 		parse_line(l, line, buf);
 	}
 	free(buf);

@@ -16,6 +16,7 @@
 
 #include "ctl.h"
 #include "duration.h"
+#include "escape.h"
 #include "out.h"
 
 #define MAX_DEPTH	8
@@ -84,31 +85,7 @@ static struct frame *top(void)
 
 static void json_string(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
-	putchar('"');
-	for (; *p; p++) {
-		switch (*p) {
-		case '"':
-			fputs("\\\"", stdout);
-			break;
-		case '\\':
-			fputs("\\\\", stdout);
-			break;
-		case '\n':
-			fputs("\\n", stdout);
-			break;
-		case '\t':
-			fputs("\\t", stdout);
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				printf("\\u%04x", *p);
-			else
-				putchar(*p);
-		}
-	}
-	putchar('"');
+	sg_json_string(stdout, s);
 }
 
 static bool json_in_array(const struct frame *f)
@@ -219,9 +196,9 @@ static void text_value(const char *key, const char *label, const char *text,
 		case F_OBJECT:
 			continue;
 		case F_GROUP:
-			snprintf(pair, sizeof(pair), "%s=%s",
-				 label ? label : key, text);
+			snprintf(pair, sizeof(pair), "%s=", label ? label : key);
 			buf_append(f, " ", pair);
+			buf_append(f, "", text);
 			return;
 		case F_LIST:
 			buf_append(f, ",", text);
@@ -244,10 +221,20 @@ static void print_colored(const char *s, enum out_color c)
 		fputs(s, stdout);
 }
 
+/* Columns on a terminal: one per code point (text is escaped UTF-8). */
+static int width_of(const char *s)
+{
+	int w = 0;
+
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
 static void print_padded(const struct cell *c, const char *text, int width,
 			 bool last)
 {
-	int pad = width - (int)strlen(text);
+	int pad = width - width_of(text);
 
 	if (c && c->right)
 		printf("%*s", pad > 0 ? pad : 0, "");
@@ -298,12 +285,12 @@ static void table_print(struct frame *f)
 	if (!w)
 		die_nomem();
 	for (j = 0; j < n; j++) {
-		w[j] = strlen(cols[j]);
+		w[j] = width_of(cols[j]);
 		for (i = 0; i < f->nrows; i++) {
 			struct cell *c = row_find(&f->rows[i], cols[j]);
 
-			if (c && (int)strlen(c->text) > w[j])
-				w[j] = strlen(c->text);
+			if (c && width_of(c->text) > w[j])
+				w[j] = width_of(c->text);
 		}
 	}
 	for (j = 0; j < n; j++) {
@@ -529,8 +516,14 @@ void out_str(enum out_kind kind, const char *key, const char *label,
 		json_member(key);
 		json_string(value);
 	}
-	if (want_text(kind))
-		text_value(key, label, value, false);
+	if (want_text(kind)) {
+		char *safe = sg_text_escape_dup(value, SG_ESC_BACKSLASH);
+
+		if (!safe)
+			die_nomem();
+		text_value(key, label, safe, false);
+		free(safe);
+	}
 }
 
 void out_uint(enum out_kind kind, const char *key, const char *label,

@@ -17,11 +17,13 @@
 #include <arpa/inet.h>
 
 #include "ctl.h"
+#include "duration.h"
 #include "out.h"
 
 enum key_type {
 	K_PREFIXES, K_ACTION, K_SUBMISSION, K_PORTS, K_U8, K_U16, K_U32,
 	K_BOOL, K_SCOPE, K_OPT_U16,	/* K_OPT_U16: "off" or a number */
+	K_DURATION,			/* u32 seconds, as in smtpgate.conf */
 };
 
 struct key {
@@ -44,7 +46,7 @@ static const struct key keys[] = {
 	KEY(submission_port, SUBMISSION_PORT, K_U16),
 	KEY(submission_tls_port, SUBMISSION_TLS_PORT, K_U16),
 	{ "ports", SMTPGATE_A_POLICY_PORTS, K_PORTS, 0 },
-	KEY(window, WINDOW, K_U32),
+	KEY(window, WINDOW, K_DURATION),
 	KEY(rate_limit, RATE_LIMIT, K_U32),
 	KEY(blocked_limit, BLOCKED_LIMIT, K_U32),
 	KEY(dest_limit, DEST_LIMIT, K_U32),
@@ -133,9 +135,10 @@ static void print_key(const struct sgnl_policy *p, const struct key *k)
 			out_uint(OUT_ANY, k->name, k->name,
 				 *(const uint16_t *)(base + k->off));
 		else
-			out_str(OUT_ANY, k->name, k->name, "off");
+			out_null(OUT_ANY, k->name, k->name, "off");
 		break;
 	case K_U32:
+	case K_DURATION:
 		out_uint(OUT_ANY, k->name, k->name,
 			 *(const uint32_t *)(base + k->off));
 		break;
@@ -289,11 +292,13 @@ static int set_key(struct sgnl_policy *p, const struct key *k, char *v,
 			*(uint8_t *)(base + k->off) = ret;
 		break;
 	case K_BOOL:
-		ret = !strcmp(v, "1") || !strcmp(v, "yes") ? 1 :
-		      !strcmp(v, "0") || !strcmp(v, "no") ? 0 : -1;
-		set_name(ret, v, "0, 1, yes or no", err, len);
+		ret = sg_bool_parse(v, err, len);
 		if (ret >= 0)
 			*(uint8_t *)(base + k->off) = ret;
+		break;
+	case K_DURATION:
+		ret = sg_duration_parse(v, (uint32_t *)(base + k->off), err,
+					len);
 		break;
 	case K_U8:
 		ret = set_number(v, UINT8_MAX, &n, err, len);
@@ -337,6 +342,18 @@ static const struct key *find_key(const char *name, size_t len)
 	return NULL;
 }
 
+/* "internal, exempt, ...": what a usage error offers. */
+static const char *key_names(void)
+{
+	static char names[512];
+	size_t i, n = 0;
+
+	for (i = 0; i < ARRAY_SIZE(keys) && n < sizeof(names); i++)
+		n += snprintf(names + n, sizeof(names) - n, "%s%s",
+			      i ? ", " : "", keys[i].name);
+	return names;
+}
+
 /* Applies argv[2..] to @p; a usage error says which argument is wrong. */
 static int apply_keys(int argc, char **argv, struct sgnl_policy *p)
 {
@@ -351,8 +368,8 @@ static int apply_keys(int argc, char **argv, struct sgnl_policy *p)
 		k = eq ? find_key(argv[i], eq - argv[i]) : NULL;
 		if (!k)
 			return usage_error(argv[0],
-					   "policy set: '%s' is not KEY=VALUE with a known KEY",
-					   argv[i]);
+					   "policy set: '%s' is not KEY=VALUE with a known KEY (%s)",
+					   argv[i], key_names());
 		if (given[k - keys])
 			return usage_error(argv[0], "policy set: %s given twice",
 					   k->name);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "escape.h"
 #include "out.h"
 
 #define PROG		"smtpgatectl"
@@ -49,6 +50,7 @@ static const struct ctl_cmd cmds[] = {
 	{ "flush", cmd_flush, "", "remove every ban" },
 	{ "load", cmd_load, "FILE [--quiet]",
 	  "add the bans in FILE (- for stdin), one per line" },
+	{ "save", cmd_save, "", "print every ban as a line load reads back" },
 	{ "stats", cmd_stats, "", "packet counters and table sizes" },
 	{ "policy", cmd_policy, "[ set KEY=VALUE... ]",
 	  "show the policy, or change some of its keys" },
@@ -90,12 +92,15 @@ static const struct ctl_cmd *find_cmd(const char *name)
 
 /* ---- errors ---------------------------------------------------------------- */
 
+/* Messages quote what they refuse, and that may be anyone's text. */
 static void vmsg(const char *fmt, va_list ap)
 {
+	char msg[1024], safe[4096];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	sg_text_escape(safe, sizeof(safe), msg, 0);
 	fflush(stdout);
-	fputs(PROG ": ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	fprintf(stderr, PROG ": %s\n", safe);
 }
 
 void errmsg(const char *fmt, ...)
@@ -225,50 +230,6 @@ static int enter_netns(const char *name)
 }
 
 /* ---- parsing --------------------------------------------------------------- */
-
-/*
- * ADDR[/LEN].  Host bits past LEN are left for the kernel to judge, so the
- * kernel's own words reach the operator.
- */
-int parse_prefix(const char *s, struct sg_prefix *p, char *err, size_t len)
-{
-	char addr[INET6_ADDRSTRLEN + 1];
-	const char *slash = strchr(s, '/');
-	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-	uint64_t plen;
-	int ret;
-
-	memset(p, 0, sizeof(*p));
-	if (!alen || alen >= sizeof(addr))
-		goto bad_addr;
-	memcpy(addr, s, alen);
-	addr[alen] = '\0';
-	if (inet_pton(AF_INET, addr, &p->addr.v4) == 1)
-		p->family = AF_INET;
-	else if (inet_pton(AF_INET6, addr, &p->addr.v6) == 1)
-		p->family = AF_INET6;
-	else
-		goto bad_addr;
-	p->len = sg_family_bits(p->family);
-	if (!slash)
-		return 0;
-	ret = sg_parse_uint(slash + 1, UINT32_MAX, &plen);
-	if (ret == -EINVAL) {
-		snprintf(err, len, "prefix length '%s' is not a number",
-			 slash + 1);
-		return -EINVAL;
-	}
-	if (ret || plen > sg_family_bits(p->family)) {
-		snprintf(err, len, "prefix longer than %u",
-			 sg_family_bits(p->family));
-		return -EINVAL;
-	}
-	p->len = plen;
-	return 0;
-bad_addr:
-	snprintf(err, len, "not an IPv4 or IPv6 address");
-	return -EINVAL;
-}
 
 int cmp_prefix_ptr(const void *a, const void *b)
 {

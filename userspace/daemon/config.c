@@ -45,7 +45,7 @@ enum ktype {
 	K_SUBMISSION,
 	K_PORTS,
 	K_U8, K_U16, K_U32,
-	K_BOOL,		/* u8, yes or no */
+	K_BOOL,		/* u8, yes or no (or 1 or 0) */
 	K_SCOPE,	/* u8 enum smtpgate_scope */
 	K_DURATION,	/* u32 seconds, from 1 to max */
 	K_FACTOR,	/* double >= 1 */
@@ -53,9 +53,10 @@ enum ktype {
 	K_PATH,		/* char *, absolute */
 	K_OPT_PATH,	/* char *, absolute, or empty (unset) */
 	K_SASL_LOG,	/* char *, absolute, "journal", or empty */
-	K_MSEC,		/* u32 milliseconds: 500, 500ms, 2s; min to max */
+	K_MSEC,		/* u32 milliseconds: 500ms, 2s; min to max */
 	K_REPLY,	/* char *, an SMTP reply: 4xx or 5xx, then text */
 	K_NAMES,	/* struct sgd_names: host names, lower-cased */
+	K_SYSLOG_NAMES,	/* char *, Postfix syslog_names, one space apart */
 };
 
 struct key {
@@ -107,6 +108,7 @@ static const struct key keys[] = {
 	OWN(sasl_threshold, K_U32, 1, SGD_SASL_MAX_THRESHOLD),
 	OWN(sasl_window, K_DURATION, 1, 86400),
 	OWN(sasl_scope, K_SCOPE, 0, 0),
+	OWN(sasl_syslog_name, K_SYSLOG_NAMES, 0, 0),
 	POL(inspect_queue, K_U16, INSPECT_QUEUE, 0, 65535),
 	POL(inspect_bytes, K_U32, INSPECT_BYTES, 64, 1048576),
 	OWN(inspect_threshold, K_U32, 1, 100000),
@@ -323,6 +325,43 @@ static void set_names(struct ctx *x, char *v, size_t voff)
 	}
 }
 
+/* Postfix syslog_names: "postfix", "postfix-out", "postfix/submission". */
+static void set_syslog_names(struct ctx *x, char *v, size_t voff)
+{
+	char **s = field(x), *item, *out;
+	size_t pos = 0, len = 0, n, count = 0;
+
+	out = malloc(strlen(v) + 1);
+	if (!out) {
+		verr(x, 0, "out of memory");
+		return;
+	}
+	while ((item = next_item(v, &pos))) {
+		size_t off = item_off(x, v, item, voff);
+
+		n = strspn(item, "abcdefghijklmnopqrstuvwxyz"
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/");
+		if (!item[0] || item[n] || item[0] == '/' ||
+		    item[strlen(item) - 1] == '/' || strlen(item) > 64) {
+			verr(x, off, "'%s' is not a syslog_name", item);
+			continue;
+		}
+		if (++count > SASL_MAX_SYSLOG_NAMES) {
+			verr(x, off, "more than %d names", SASL_MAX_SYSLOG_NAMES);
+			break;
+		}
+		if (len)
+			out[len++] = ' ';
+		memcpy(out + len, item, strlen(item));
+		len += strlen(item);
+	}
+	out[len] = '\0';
+	free(*s);
+	*s = len ? out : NULL;
+	if (!len)
+		free(out);
+}
+
 static void names_free(struct sgd_names *l)
 {
 	size_t i;
@@ -438,14 +477,16 @@ static void set_uint(struct ctx *x, const char *v)
 	}
 }
 
+/* The same words as smtpgatectl policy set and the module parameter. */
 static void set_bool(struct ctx *x, const char *v)
 {
-	if (!strcmp(v, "yes"))
-		*(uint8_t *)field(x) = 1;
-	else if (!strcmp(v, "no"))
-		*(uint8_t *)field(x) = 0;
+	char err[SG_PARSE_ERRLEN];
+	int b = sg_bool_parse(v, err, sizeof(err));
+
+	if (b < 0)
+		verr(x, 0, "%s", err);
 	else
-		verr(x, 0, "'%s' is not yes or no", v);
+		*(uint8_t *)field(x) = b;
 }
 
 static void set_scope(struct ctx *x, const char *v)
@@ -524,31 +565,31 @@ static void set_string(struct ctx *x, const char *v)
 	*s = dup;
 }
 
-/* "500", "500ms" or "2s", in milliseconds. */
+/*
+ * trap_delay: a duration in the one grammar (500ms, 2s, 1s500ms).  A bare
+ * number other than 0 used to mean milliseconds here while it means
+ * seconds everywhere else: refused with a word on what to write, rather
+ * than read as 1000 times longer.
+ */
 static void set_msec(struct ctx *x, const char *v)
 {
-	size_t digits = strspn(v, "0123456789");
-	const char *unit = v + digits;
-	uint64_t n, mul = 1;
-	char num[24];
+	char err[SG_PARSE_ERRLEN];
+	uint64_t ms;
 
-	if (!strcmp(unit, "s"))
-		mul = 1000;
-	else if (*unit && strcmp(unit, "ms"))
-		digits = 0;
-	if (digits && digits < sizeof(num)) {
-		memcpy(num, v, digits);
-		num[digits] = '\0';
+	if (strspn(v, "0123456789") == strlen(v) && strcmp(v, "0")) {
+		verr(x, 0, "'%s' needs a unit: %sms or %ss (a bare number "
+		     "here meant milliseconds; elsewhere it means seconds)",
+		     v, v, v);
+		return;
 	}
-	if (!digits || digits >= sizeof(num) ||
-	    sg_parse_uint(num, x->key->max, &n) || n * mul > x->key->max ||
-	    n * mul < x->key->min) {
-		verr(x, 0, "'%s' is not a time from %llums to %llums (500, "
-		     "500ms, 2s)", v, (unsigned long long)x->key->min,
+	if (sg_duration_parse_ms(v, &ms, err, sizeof(err)) ||
+	    ms > x->key->max || ms < x->key->min) {
+		verr(x, 0, "'%s' is not a time from %llums to %llums (500ms, "
+		     "2s)", v, (unsigned long long)x->key->min,
 		     (unsigned long long)x->key->max);
 		return;
 	}
-	*(uint32_t *)field(x) = n * mul;
+	*(uint32_t *)field(x) = ms;
 }
 
 /*
@@ -601,7 +642,7 @@ static bool needs_value(enum ktype t)
 {
 	return t != K_PREFIXES && t != K_ALLOWLIST && t != K_SUBMISSION &&
 	       t != K_PORTS && t != K_COMMAND && t != K_OPT_PATH &&
-	       t != K_SASL_LOG && t != K_NAMES;
+	       t != K_SASL_LOG && t != K_NAMES && t != K_SYSLOG_NAMES;
 }
 
 static bool one_word(enum ktype t)
@@ -672,6 +713,9 @@ static void set_value(struct ctx *x, char *v, size_t voff)
 		break;
 	case K_NAMES:
 		set_names(x, v, voff);
+		break;
+	case K_SYSLOG_NAMES:
+		set_syslog_names(x, v, voff);
 		break;
 	}
 }
@@ -902,6 +946,7 @@ void config_free(struct sgd_config *c)
 	free(c->state_dir);
 	free(c->metrics_file);
 	free(c->sasl_log);
+	free(c->sasl_syslog_name);
 	free(c->inspect_helo_access);
 	names_free(&c->inspect_protected_names);
 	helo_free(&c->helo);

@@ -11,6 +11,8 @@
  *
  * A value is quoted ("...", with \" \\ and \xNN escapes) only when it is
  * empty or holds anything but letters, digits and . _ : / , @ + -.
+ * Inside quotes, printable UTF-8 stays; controls and invalid bytes are
+ * \xNN, the separators and bidirectional controls of escape.h \uNNNN.
  * Other messages (errors, start, reload) are plain sentences.
  */
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 
 #include "smtpgated.h"
 #include "duration.h"
+#include "escape.h"
 
 static struct {
 	bool syslog;
@@ -50,8 +53,16 @@ void log_set_sink(log_sink_fn fn, void *arg)
 	lg.arg = arg;
 }
 
-static void emit(int prio, const char *line)
+/*
+ * Sentences may quote others' text (a path, a command's output): no
+ * control character or invalid UTF-8 reaches a terminal or syslog.
+ * key=value lines are escaped already and pass unchanged.
+ */
+static void emit(int prio, const char *raw)
 {
+	char line[4096];
+
+	sg_text_escape(line, sizeof(line), raw, 0);
 	if (lg.syslog)
 		syslog(prio, "%s", line);
 	/* Debug lines (hooks that went fine) are for syslog's filters. */
@@ -112,23 +123,33 @@ static bool needs_quotes(const char *s)
 	return false;
 }
 
+/* Printable UTF-8 as is; controls, invalid bytes: \xNN; see escape.h. */
 static void kv_quoted(struct kv *kv, const char *s)
 {
-	char hex[8];
+	char esc[16];
+	uint32_t cp;
+	size_t n;
 
 	kv_putc(kv, '"');
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\') {
+	while (*s) {
+		n = sg_utf8_decode(s, &cp);
+		if (n == 1 && (cp == '"' || cp == '\\')) {
 			kv_putc(kv, '\\');
-			kv_putc(kv, c);
-		} else if (c < 0x20 || c == 0x7f) {
-			snprintf(hex, sizeof(hex), "\\x%02x", c);
-			kv_puts(kv, hex);
+			kv_putc(kv, cp);
+		} else if (n && (sg_printable(cp) || cp == ' ')) {
+			while (n--)
+				kv_putc(kv, *s++);
+			continue;
+		} else if (n) {
+			snprintf(esc, sizeof(esc), cp < 0x100 ? "\\x%02x" :
+				 "\\u%04x", cp);
+			kv_puts(kv, esc);
 		} else {
-			kv_putc(kv, c);
+			snprintf(esc, sizeof(esc), "\\x%02x", (unsigned char)*s);
+			kv_puts(kv, esc);
+			n = 1;
 		}
+		s += n;
 	}
 	kv_putc(kv, '"');
 }

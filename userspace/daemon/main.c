@@ -133,26 +133,31 @@ static void sasl_setup(struct sgd *d)
 	d->sasl.window = d->cfg->sasl_window;
 	d->sasl.prefix4 = d->cfg->pol.host_prefix4;
 	d->sasl.prefix6 = d->cfg->pol.host_prefix6;
+	d->sasl.names = d->cfg->sasl_syslog_name;
 }
 
-/* A changed source is reopened; the same one keeps its place and counts. */
-static void sasl_apply(struct sgd *d, const char *old)
+/*
+ * A changed source is reopened; the same one keeps its place and counts.
+ * Nonzero when it cannot be followed at all (no journalctl).
+ */
+static int sasl_apply(struct sgd *d, const char *old)
 {
 	const char *now = d->cfg->sasl_log;
 
 	if (old && now && !strcmp(old, now)) {
 		sasl_setup(d);
-		return;
+		return 0;
 	}
 	sasl_close(&d->sasl);
 	sasl_init(&d->sasl);
 	sasl_setup(d);
-	if (now) {
-		sasl_open(&d->sasl, now, false);
-		log_msg(LOG_INFO, "sasl_log: following %s (%u failures in %us "
-			"ban)", now, d->cfg->sasl_threshold,
-			d->cfg->sasl_window);
-	}
+	if (!now)
+		return 0;
+	if (sasl_open(&d->sasl, now, false))
+		return -1;
+	log_msg(LOG_INFO, "sasl_log: following %s (%u failures in %us ban)",
+		now, d->cfg->sasl_threshold, d->cfg->sasl_window);
+	return 0;
 }
 
 static void reload(struct sgd *d)
@@ -359,7 +364,8 @@ static int start(struct sgd *d)
 		return -1;
 	if (!sgnl_stats_get(d->nl, &st))
 		d->event_losses = st.event_losses;
-	sasl_apply(d, NULL);
+	if (sasl_apply(d, NULL))
+		return -1;
 	inspect_apply(d);	/* failing, it logs: SMTP passes uninspected */
 	log_msg(LOG_INFO, "started: %zu bans and %zu offence histories in %s",
 		d->store.bans.n, d->store.offences.n, d->store.path);

@@ -19,6 +19,9 @@
  * on the directory wakes us; a once-a-second check catches what inotify
  * cannot see (NFS, a directory replaced).  Or "journal": journalctl
  * --follow for the mail facility, restarted with a delay if it exits.
+ *
+ * Only smtpd's own lines count (see sasl_parse_line()): the tag and the
+ * start of the message, never text found in the middle of a line.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +43,15 @@
 
 /* ---- lines ------------------------------------------------------------------ */
 
+/*
+ * Only whole lines that Postfix's smtpd wrote count, parsed from their
+ * start as fail2ban's postfix filter does: a syslog prefix, the tag
+ * NAME[/SERVICE]/smtpd[PID] with NAME one of sasl_syslog_name, then a
+ * message that begins with the warning.  A HELO that quotes the warning
+ * lands in the middle of a reject line, another program's line has
+ * another tag: neither counts.
+ */
+
 static bool name_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -52,12 +64,202 @@ static bool mech_char(char c)
 	       c == '-' || c == '_';
 }
 
-/* "NAME[ADDR]: SASL MECH authentication failed" at @s. */
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* @n digits at @s: what follows them, or NULL. */
+static const char *digits(const char *s, int n)
+{
+	for (; n > 0; n--, s++)
+		if (!is_digit(*s))
+			return NULL;
+	return s;
+}
+
+static const char *expect(const char *s, char c)
+{
+	return s && *s == c ? s + 1 : NULL;
+}
+
+/* ".123456", optional. */
+static const char *fraction(const char *s)
+{
+	if (!s || *s != '.')
+		return s;
+	if (!is_digit(*++s))
+		return NULL;
+	while (is_digit(*s))
+		s++;
+	return s;
+}
+
+/* "hh:mm:ss" and an optional fraction. */
+static const char *clock(const char *s)
+{
+	s = expect(digits(s, 2), ':');
+	s = s ? expect(digits(s, 2), ':') : NULL;
+	return s ? fraction(digits(s, 2)) : NULL;
+}
+
+/* RFC 3164 "Dec  5 14:09:01" (Postfix's maillog_file adds a fraction). */
+static const char *bsd_time(const char *s)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	int i;
+
+	for (i = 0; i < 12; i++)
+		if (!strncmp(s, months + 3 * i, 3))
+			break;
+	if (i == 12 || s[3] != ' ')
+		return NULL;
+	s += 4;
+	s = *s == ' ' ? digits(s + 1, 1) : digits(s, 2);
+	s = expect(s, ' ');
+	return s ? clock(s) : NULL;
+}
+
+/*
+ * RFC 3339 "2026-12-05T14:09:01.123456+01:00" (rsyslog's high-precision
+ * format, RFC 5424), and journalctl --output=short-iso's "+0100".
+ */
+static const char *iso_time(const char *s)
+{
+	s = expect(digits(s, 4), '-');
+	s = s ? expect(digits(s, 2), '-') : NULL;
+	s = s ? expect(digits(s, 2), 'T') : NULL;
+	s = s ? clock(s) : NULL;
+	if (!s)
+		return NULL;
+	if (*s == 'Z')
+		return s + 1;
+	if (*s != '+' && *s != '-')
+		return NULL;
+	s = digits(s + 1, 2);
+	if (s && *s == ':')
+		s++;
+	return s ? digits(s, 2) : NULL;
+}
+
+/* A field up to the next space, and the space. */
+static const char *field(const char *s, const char **end)
+{
+	const char *f = s;
+
+	while (*s > ' ' && *s != 0x7f)
+		s++;
+	if (s == f || *s != ' ')
+		return NULL;
+	*end = s;
+	return s + 1;
+}
+
+/* NAME[/SERVICE]/smtpd, NAME one of the space-separated @names. */
+static bool smtpd_ident(const char *id, size_t len, const char *names)
+{
+	const char *n, *e, *rest, *p;
+	size_t nl, rl;
+
+	for (n = names; *n; n = *e ? e + 1 : e) {
+		for (e = n; *e && *e != ' '; e++)
+			;
+		nl = e - n;
+		if (!nl || nl >= len || memcmp(id, n, nl) || id[nl] != '/')
+			continue;
+		rest = id + nl + 1;
+		rl = len - nl - 1;
+		for (p = rest; p < rest + rl && name_char(*p); p++)
+			;
+		if (p > rest && p < rest + rl && *p == '/')
+			p++;
+		else
+			p = rest;
+		if (rest + rl - p == 5 && !memcmp(p, "smtpd", 5))
+			return true;
+	}
+	return false;
+}
+
+/* "IDENT[PID]: " after an RFC 3164 header: the message, or NULL. */
+static const char *tag(const char *s, const char *names)
+{
+	const char *id = s, *lb;
+
+	while (name_char(*s) || *s == '/')
+		s++;
+	if (*s != '[' || !smtpd_ident(id, s - id, names))
+		return NULL;
+	lb = s + 1;
+	for (s = lb; is_digit(*s); s++)
+		;
+	if (s == lb || strncmp(s, "]: ", 3))
+		return NULL;
+	return s + 3;
+}
+
+/* RFC 5424 after "<PRI>1 ": TIME HOST APP PROCID MSGID SD [BOM]MSG. */
+static const char *rfc5424(const char *s, const char *names)
+{
+	const char *app, *end;
+
+	if (*s == '-' && s[1] == ' ')
+		s += 2;
+	else
+		s = expect(iso_time(s), ' ');
+	s = s ? field(s, &end) : NULL;			/* HOST */
+	app = s;
+	s = s ? field(s, &end) : NULL;			/* APP-NAME */
+	if (!s || !smtpd_ident(app, end - app, names))
+		return NULL;
+	app = s;
+	s = field(s, &end);				/* PROCID */
+	if (!s || digits(app, end - app) != end)
+		return NULL;
+	s = field(s, &end);				/* MSGID */
+	if (s && *s == '-')				/* STRUCTURED-DATA */
+		s++;
+	else
+		while (s && *s == '[') {
+			for (s++; *s && *s != ']'; s++)
+				if (*s == '\\' && s[1])
+					s++;
+			s = expect(s, ']');
+		}
+	s = expect(s, ' ');
+	if (s && !strncmp(s, "\xef\xbb\xbf", 3))
+		s += 3;
+	return s;
+}
+
+/* The message of a line that Postfix's smtpd wrote, or NULL. */
+static const char *smtpd_message(const char *s, const char *names)
+{
+	const char *t, *end;
+
+	if (*s == '<') {
+		for (t = ++s; is_digit(*s) && s - t < 3; s++)
+			;
+		if (s == t || *s++ != '>')
+			return NULL;
+		if (s[0] == '1' && s[1] == ' ')
+			return rfc5424(s + 2, names);
+	}
+	t = is_digit(*s) ? iso_time(s) : bsd_time(s);
+	s = expect(t, ' ');
+	s = s ? field(s, &end) : NULL;			/* HOST */
+	return s ? tag(s, names) : NULL;
+}
+
+/* "warning: NAME[ADDR]: SASL MECH authentication failed[: ...]" */
 static int parse_failure(const char *s, struct sg_prefix *addr)
 {
 	char text[INET6_ADDRSTRLEN + 1];
 	const char *lb, *rb, *m;
 
+	if (strncmp(s, "warning: ", 9))
+		return 0;
+	s += 9;
 	for (lb = s; name_char(*lb); lb++)
 		;
 	if (lb == s || *lb != '[')
@@ -69,21 +271,19 @@ static int parse_failure(const char *s, struct sg_prefix *addr)
 		return 0;
 	for (m = rb + 8; mech_char(*m); m++)
 		;
-	if (m == rb + 8 || strncmp(m, " authentication failed", 22))
+	if (m == rb + 8 || strncmp(m, " authentication failed", 22) ||
+	    (m[22] && m[22] != ':'))
 		return 0;
 	memcpy(text, lb + 1, rb - lb - 1);
 	text[rb - lb - 1] = '\0';
 	return sg_addr_parse(text, addr, NULL, 0) ? 0 : 1;
 }
 
-int sasl_parse_line(const char *line, struct sg_prefix *addr)
+int sasl_parse_line(const char *line, const char *names, struct sg_prefix *addr)
 {
-	const char *w;
+	const char *msg = smtpd_message(line, names ? names : SASL_SYSLOG_NAME);
 
-	for (w = strstr(line, "warning: "); w; w = strstr(w + 1, "warning: "))
-		if (parse_failure(w + 9, addr))
-			return 1;
-	return 0;
+	return msg ? parse_failure(msg, addr) : 0;
 }
 
 /* ---- counting ------------------------------------------------------------------ */
@@ -199,11 +399,38 @@ static void watch_dir(struct sasl *s)
 	free(copy);
 }
 
+/*
+ * A root daemon runs journalctl by its absolute path, never through PATH:
+ * /usr/bin on a merged /usr (Debian 12 and later), /bin on older systems.
+ */
+static const char *const journalctl_paths[] = {
+	"/usr/bin/journalctl", "/bin/journalctl",
+};
+
+static const char *find_journalctl(const struct sasl *s)
+{
+	size_t i;
+
+	if (s->journalctl)
+		return access(s->journalctl, X_OK) ? NULL : s->journalctl;
+	for (i = 0; i < ARRAY_SIZE(journalctl_paths); i++)
+		if (!access(journalctl_paths[i], X_OK))
+			return journalctl_paths[i];
+	return NULL;
+}
+
+/*
+ * short-iso: each entry with its SYSLOG_IDENTIFIER and PID, so that the
+ * same parser as for files keeps only smtpd's lines.
+ */
 static int start_journal(struct sasl *s)
 {
+	const char *path = find_journalctl(s);
 	int p[2];
 	pid_t pid;
 
+	if (!path)
+		return -ENOENT;
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
 	pid = fork();
@@ -218,8 +445,8 @@ static int start_journal(struct sasl *s)
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		dup2(p[1], 1);
-		execlp("journalctl", "journalctl", "--follow", "--lines=0",
-		       "--quiet", "--output=cat", "SYSLOG_FACILITY=2", NULL);
+		execl(path, "journalctl", "--follow", "--lines=0", "--quiet",
+		      "--output=short-iso", "SYSLOG_FACILITY=2", NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -239,7 +466,12 @@ int sasl_open(struct sasl *s, const char *spec, bool from_start)
 		return -ENOMEM;
 	if (is_journal(s)) {
 		ret = start_journal(s);
-		if (ret)
+		if (ret == -ENOENT)
+			log_msg(LOG_ERR, "sasl_log: journal: no journalctl at %s; "
+				"install systemd's journalctl or give sasl_log "
+				"a file", s->journalctl ? s->journalctl :
+				"/usr/bin/journalctl or /bin/journalctl");
+		else if (ret)
 			log_msg(LOG_ERR, "sasl_log: cannot start journalctl: %s",
 				strerror(-ret));
 		return ret;
@@ -275,7 +507,7 @@ static void one_line(struct sasl *s, char *line, uint64_t now,
 	struct sg_prefix addr, prefix;
 
 	s->lines++;
-	if (!sasl_parse_line(line, &addr))
+	if (!sasl_parse_line(line, s->names, &addr))
 		return;
 	if (sasl_count(s, &addr, now, &prefix))
 		fn(&prefix, s->threshold, arg);

@@ -35,6 +35,9 @@
 #define SGD_STATE_FILE		"smtpgated.state"
 #define SGD_MAX_ALLOWLIST	4096
 #define SGD_SASL_MAX_THRESHOLD	100
+/* Postfix's syslog_name: the tag of smtpd's lines is NAME[/SERVICE]/smtpd. */
+#define SASL_SYSLOG_NAME	"postfix"
+#define SASL_MAX_SYSLOG_NAMES	16
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -69,6 +72,7 @@ struct sgd_config {
 	char *sasl_log;				/* NULL: off; "journal" */
 	uint32_t sasl_threshold, sasl_window;
 	uint8_t sasl_scope;
+	char *sasl_syslog_name;			/* names, one space apart; NULL: postfix */
 	/* Inspection; pol.inspect_queue and pol.inspect_bytes are the kernel's. */
 	uint32_t inspect_threshold, inspect_max_flows;
 	uint32_t inspect_max_recipients, inspect_max_messages;
@@ -251,11 +255,17 @@ struct sasl {
 	struct ptab srcs;	/* struct sasl_src */
 	uint32_t threshold, window;
 	uint8_t prefix4, prefix6;
+	const char *names;	/* syslog_names, space-separated; NULL: postfix */
+	const char *journalctl;	/* the absolute path run for "journal" */
 	uint64_t lines, failures, hits;
 };
 
-/* Parses one log line; 1 with @addr set for a SASL failure, else 0. */
-int sasl_parse_line(const char *line, struct sg_prefix *addr);
+/*
+ * Parses one log line; 1 with @addr set for a SASL failure that Postfix's
+ * smtpd logged under one of @names (space-separated syslog_names; NULL:
+ * SASL_SYSLOG_NAME), else 0.
+ */
+int sasl_parse_line(const char *line, const char *names, struct sg_prefix *addr);
 /* Counts one failure of @addr at @now; true when it reached the threshold. */
 bool sasl_count(struct sasl *s, const struct sg_prefix *addr, uint64_t now,
 		struct sg_prefix *prefix);

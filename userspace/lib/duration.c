@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "duration.h"
 
@@ -25,50 +26,58 @@ int sg_parse_uint(const char *s, uint64_t max, uint64_t *v)
 	return 0;
 }
 
-static unsigned int unit_secs(char unit)
+/* The unit at *@p in milliseconds, *@p moved past it; 0: no unit. */
+static uint64_t unit_ms(const char **p)
 {
-	switch (unit) {
-	case 's': return 1;
-	case 'm': return 60;
-	case 'h': return 3600;
-	case 'd': return 86400;
-	case 'w': return 604800;
+	const char *u = *p;
+
+	if (u[0] == 'm' && u[1] == 's') {
+		*p += 2;
+		return 1;
+	}
+	*p += 1;
+	switch (u[0]) {
+	case 's': return 1000;
+	case 'm': return 60 * 1000;
+	case 'h': return 3600 * 1000;
+	case 'd': return 86400 * 1000;
+	case 'w': return 604800ULL * 1000;
 	default: return 0;
 	}
 }
 
-int sg_duration_parse(const char *s, uint32_t *secs, char *err, size_t len)
+int sg_duration_parse_ms(const char *s, uint64_t *ms, char *err, size_t len)
 {
-	uint64_t total = 0, n;
+	const uint64_t max = (uint64_t)UINT32_MAX * 1000;
+	uint64_t total = 0, n, mult;
 	const char *p = s;
-	unsigned int mult;
 	int ret;
 
 	ret = sg_parse_uint(s, UINT32_MAX, &total);
 	if (ret == -ERANGE)
 		goto too_long;
-	while (ret && *p) {
+	if (!ret) {
+		*ms = total * 1000;	/* a bare number: seconds */
+		return 0;
+	}
+	if (!*p)
+		goto bad;
+	while (*p) {
 		if (*p < '0' || *p > '9')
 			goto bad;
 		for (n = 0; *p >= '0' && *p <= '9'; p++) {
 			n = n * 10 + (*p - '0');
-			if (n > UINT32_MAX)
+			if (n > max)
 				goto too_long;
 		}
-		mult = unit_secs(*p++);
+		mult = unit_ms(&p);
 		if (!mult)
 			goto bad;
-		total += n * mult;
-		if (total > UINT32_MAX)
+		if (n > max / mult || total + n * mult > max)
 			goto too_long;
+		total += n * mult;
 	}
-	if (ret && p == s)
-		goto bad;
-	if (!total) {
-		snprintf(err, len, "'%s': a duration must be at least 1s", s);
-		return -EINVAL;
-	}
-	*secs = total;
+	*ms = total;
 	return 0;
 bad:
 	snprintf(err, len, "'%s' is not a duration (like 90, 10m, 3h12m, 2d)",
@@ -77,6 +86,36 @@ bad:
 too_long:
 	snprintf(err, len, "'%s': duration too long", s);
 	return -ERANGE;
+}
+
+int sg_duration_parse(const char *s, uint32_t *secs, char *err, size_t len)
+{
+	uint64_t ms;
+	int ret;
+
+	ret = sg_duration_parse_ms(s, &ms, err, len);
+	if (ret)
+		return ret;
+	if (ms % 1000) {
+		snprintf(err, len, "'%s' is not a whole number of seconds", s);
+		return -EINVAL;
+	}
+	if (!ms) {
+		snprintf(err, len, "'%s': a duration must be at least 1s", s);
+		return -EINVAL;
+	}
+	*secs = ms / 1000;
+	return 0;
+}
+
+int sg_bool_parse(const char *s, char *err, size_t len)
+{
+	if (!strcmp(s, "yes") || !strcmp(s, "1"))
+		return 1;
+	if (!strcmp(s, "no") || !strcmp(s, "0"))
+		return 0;
+	snprintf(err, len, "'%s' is not yes or no (or 1 or 0)", s);
+	return -EINVAL;
 }
 
 const char *sg_duration_fmt(uint64_t s, char *buf, size_t len)

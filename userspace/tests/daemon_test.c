@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -124,9 +125,11 @@ static const char *const good_configs[] = {
 	"ban_first = 1h30m\nban_factor = 1.5\nban_max = 7d\nban_decay = 2w\n"
 	"ban_scope = all\n",
 	"ports = 25,465,587\nwindow = 90\nrate_limit = 0\nflag_tunnel = no\n",
+	"flag_tunnel = 1\nwindow = 90000ms\n",
 	"on_ban = logger -t x \"$SMTPGATE_HOST # not a comment\"\n"
 	"hook_timeout = 5s\n",
 	"sasl_log = journal\nsasl_threshold = 3\nsasl_window = 5m\n",
+	"sasl_syslog_name = postfix, postfix-out\n  postfix/submission\n",
 	"state_dir = /tmp/x\nmetrics_file = /tmp/x.prom\nmetrics_interval = 1m\n",
 	"allowlist = 192.0.2.200 2001:db8::/48\nwalled_garden = 198.51.100.53\n",
 	"host_prefix4 = 24\nhost_prefix6 = 56\nmax_hosts = 16\nmax_bans = 16777216\n",
@@ -154,6 +157,7 @@ TEST(config_defaults)
 	EXPECT_EQ(5U, c.sasl_threshold);
 	EXPECT_EQ(600U, c.sasl_window);
 	EXPECT_EQ(SMTPGATE_SCOPE_ALL, c.sasl_scope);
+	EXPECT_EQ(NULL, c.sasl_syslog_name);
 	/* The kernel's documented defaults, every scalar present. */
 	EXPECT_EQ(SMTPGATE_ACTION_DROP, c.pol.action);
 	EXPECT_EQ(60U, c.pol.window);
@@ -199,7 +203,8 @@ TEST(config_values)
 		"flag_tunnel = no\n"
 		"host_prefix6 = 56\n"
 		"on_ban = echo \"$SMTPGATE_HOST\" # kept\n"
-		"sasl_log = /var/log/mail.log\n", &m)) TH_LOG("%s", m.text);
+		"sasl_log = /var/log/mail.log\n"
+		"sasl_syslog_name = postfix,postfix-out\n", &m)) TH_LOG("%s", m.text);
 	ASSERT_EQ(4U, c.pol.internal.n);
 	EXPECT_STREQ("10.0.0.0/8", sg_prefix_str(&c.pol.internal.v[2], buf,
 						 sizeof(buf)));
@@ -221,6 +226,7 @@ TEST(config_values)
 	EXPECT_EQ(56, c.pol.host_prefix6);
 	EXPECT_STREQ("echo \"$SMTPGATE_HOST\" # kept", c.on_ban);
 	EXPECT_STREQ("/var/log/mail.log", c.sasl_log);
+	EXPECT_STREQ("postfix postfix-out", c.sasl_syslog_name);
 	config_free(&c);
 }
 
@@ -365,7 +371,7 @@ TEST(config_errors)
 		{ "sasl_threshold = 101\n",
 		  "smtpgate.conf:1: sasl_threshold: '101' is not a number from 1 to 100" },
 		{ "flag_tunnel = true\n",
-		  "smtpgate.conf:1: flag_tunnel: 'true' is not yes or no" },
+		  "smtpgate.conf:1: flag_tunnel: 'true' is not yes or no (or 1 or 0)" },
 		{ "hook_timeout = 2h\n",
 		  "smtpgate.conf:1: hook_timeout: '2h' is longer than 1h" },
 		{ "state_dir = var/lib/smtpgate\n",
@@ -375,6 +381,10 @@ TEST(config_errors)
 		  "smtpgate.conf:1: metrics_file: 'smtpgate.prom' is not an absolute path" },
 		{ "sasl_log = syslog\n",
 		  "smtpgate.conf:1: sasl_log: 'syslog' is neither journal nor an absolute path" },
+		{ "sasl_syslog_name = postfix post[fix]\n",
+		  "smtpgate.conf:1: sasl_syslog_name: 'post[fix]' is not a syslog_name" },
+		{ "sasl_syslog_name = /postfix\n",
+		  "smtpgate.conf:1: sasl_syslog_name: '/postfix' is not a syslog_name" },
 		{ "window = 1\0\n", "smtpgate.conf:1: a NUL byte in the line" },
 	};
 	size_t i;
@@ -444,6 +454,8 @@ TEST(durations)
 		{ "90", 90 }, { "90s", 90 }, { "10m", 600 }, { "1h30m", 5400 },
 		{ "7d", 604800 }, { "2w", 1209600 }, { "1d2h3m4s", 93784 },
 		{ "4294967295", 4294967295u },
+		/* One grammar: milliseconds too, in whole seconds here. */
+		{ "2000ms", 2 }, { "1m500ms500ms", 61 },
 	};
 	static const struct { const char *in, *err; } bad[] = {
 		{ "", "'' is not a duration (like 90, 10m, 3h12m, 2d)" },
@@ -454,6 +466,10 @@ TEST(durations)
 		{ "0m", "'0m': a duration must be at least 1s" },
 		{ "4294967296", "'4294967296': duration too long" },
 		{ "99999w", "'99999w': duration too long" },
+		{ "500ms", "'500ms' is not a whole number of seconds" },
+		{ "1s1ms", "'1s1ms' is not a whole number of seconds" },
+		{ "1mss", "'1mss' is not a duration (like 90, 10m, 3h12m, 2d)" },
+		{ "1m s", "'1m s' is not a duration (like 90, 10m, 3h12m, 2d)" },
 	};
 	static const struct { uint64_t secs; const char *out; } fmt[] = {
 		{ 45, "45s" }, { 60, "1m" }, { 330, "5m30s" }, { 3600, "1h" },
@@ -1179,27 +1195,71 @@ TEST_F(hooks, at_most_HOOKS_MAX_at_once)
 
 /* ---- password fishers -------------------------------------------------------------------------- */
 
+/*
+ * Only whole lines of Postfix's smtpd count, from their start: the text
+ * of a failure elsewhere (a HELO that Postfix quotes, another program, a
+ * message in the middle) bans nobody (fail2ban's CVE-2012-5642 lesson).
+ */
 TEST(sasl_lines)
 {
+#define FAIL " warning: unknown[192.0.2.77]: SASL LOGIN authentication failed: UGFzc3dvcmQ6"
 	static const struct { const char *line, *addr; } cases[] = {
-		{ "Nov 24 10:02:03 submit postfix/submission/smtpd[4711]: warning: unknown[192.0.2.66]: SASL LOGIN authentication failed: UGFzc3dvcmQ6",
-		  "192.0.2.66/32" },
+		/* Classic BSD syslog, the day space-padded. */
+		{ "Dec  5 14:09:01 host postfix/submission/smtpd[123]:" FAIL,
+		  "192.0.2.77/32" },
 		{ "Nov 24 10:02:03 submit postfix/smtpd[4711]: warning: unknown[2001:db8:1::66]: SASL PLAIN authentication failed: ",
 		  "2001:db8:1::66/128" },
-		{ "2026-11-24T10:02:03.123456+00:00 mx postfix/submissions/smtpd[9]: warning: pc12.example.net[198.51.100.7]: SASL CRAM-MD5 authentication failed: authentication failure",
+		/* Postfix's own maillog_file: a fraction of a second. */
+		{ "Dec  5 14:09:01.123456 host postfix/smtpd[123]:" FAIL, "192.0.2.77/32" },
+		/* rsyslog's RSYSLOG_FileFormat, high-precision RFC 3339. */
+		{ "2026-12-05T14:09:01.123456+00:00 mx postfix/submissions/smtpd[9]: warning: pc12.example.net[198.51.100.7]: SASL CRAM-MD5 authentication failed: authentication failure",
 		  "198.51.100.7/32" },
-		/* journalctl --output=cat: the message alone */
-		{ "warning: unknown[203.0.113.9]: SASL LOGIN authentication failed: authentication failure, sasl_username=alice@example.net",
-		  "203.0.113.9/32" },
+		{ "2026-12-05T14:09:01Z mx postfix/smtpd[9]:" FAIL, "192.0.2.77/32" },
+		/* journalctl --output=short-iso (systemd 252). */
+		{ "2026-12-05T14:09:01+0100 mx postfix/submission/smtpd[9]:" FAIL, "192.0.2.77/32" },
+		/* RFC 5424 (RSYSLOG_SyslogProtocol23Format), with and without SD. */
+		{ "<22>1 2026-12-05T14:09:01.003+01:00 mx postfix/submission/smtpd 123 - -" FAIL,
+		  "192.0.2.77/32" },
+		{ "<22>1 2026-12-05T14:09:01.003Z mx postfix/smtpd 123 - [meta seq=\"1\\]\"] \xef\xbb\xbfwarning: unknown[192.0.2.77]: SASL LOGIN authentication failed",
+		  "192.0.2.77/32" },
+		/* A PRI before a BSD header. */
+		{ "<22>Dec  5 14:09:01 host postfix/smtpd[123]:" FAIL, "192.0.2.77/32" },
+		/* A HELO carrying the text, inside a real Postfix reject line. */
+		{ "Dec  5 14:09:01 host postfix/smtpd[123]: NOQUEUE: reject: RCPT from unknown[198.51.100.9]: 554 5.7.1 <victim@example.net>: Relay access denied; from=<a@example.org> to=<victim@example.net> proto=ESMTP helo=<x warning: unknown[192.0.2.77]: SASL LOGIN authentication failed: x>",
+		  NULL },
+		{ "Dec  5 14:09:01 host postfix/smtpd[123]: warning: Illegal address syntax from unknown[198.51.100.9] in HELO command: warning: unknown[192.0.2.77]: SASL LOGIN authentication failed",
+		  NULL },
+		/* Another program's line, a dovecot line. */
+		{ "Dec  5 14:09:01 host evil[666]:" FAIL, NULL },
+		{ "Dec  5 14:09:01 host logger:" FAIL, NULL },
+		{ "Dec  5 14:09:01 host dovecot: auth: passwd-file(alice,192.0.2.77): unknown user" FAIL, NULL },
+		{ "Dec  5 14:09:01 host dovecot[77]:" FAIL, NULL },
+		{ "Dec  5 14:09:01 host postfix/smtp[123]:" FAIL, NULL },
+		{ "Dec  5 14:09:01 host postfix/cleanup[123]:" FAIL, NULL },
+		{ "Dec  5 14:09:01 host notpostfix/smtpd[123]:" FAIL, NULL },
+		{ "Dec  5 14:09:01 host postfix/a/b/smtpd[123]:" FAIL, NULL },
+		{ "Dec  5 14:09:01 host postfix-out/smtpd[123]:" FAIL, NULL },
+		{ "<22>1 2026-12-05T14:09:01Z mx evil 123 - -" FAIL, NULL },
+		{ "<22>1 2026-12-05T14:09:01Z mx postfix/smtpd - - -" FAIL, NULL },
+		/* The message anywhere but at its start, or the whole line. */
+		{ "Dec  5 14:09:01 host postfix/smtpd[123]: x" FAIL, NULL },
+		{ "Dec  5 14:09:01 host postfix/smtpd[123]: " FAIL, NULL },
+		{ FAIL + 1, NULL },
+		{ "x Dec  5 14:09:01 host postfix/smtpd[123]:" FAIL, NULL },
+		{ "Dec  5 14:09:01 host postfix/smtpd[]:" FAIL, NULL },
+		{ "Dec  5 14:09:01 host postfix/smtpd[12]" FAIL, NULL },
+		{ "Dec 35 14:9:01 host postfix/smtpd[12]:" FAIL, NULL },
+		{ "Foo  5 14:09:01 host postfix/smtpd[12]:" FAIL, NULL },
 		{ "Nov 24 10:02:03 submit postfix/submission/smtpd[4711]: lost connection after AUTH from unknown[192.0.2.66]", NULL },
 		{ "Nov 24 10:02:03 submit postfix/submission/smtpd[4711]: 4F1A: client=unknown[192.0.2.66], sasl_method=PLAIN, sasl_username=alice", NULL },
 		{ "Nov 24 10:02:03 submit postfix/smtpd[4711]: warning: hostname x.example does not resolve to address 192.0.2.66", NULL },
-		{ "warning: unknown[192.0.2.666]: SASL LOGIN authentication failed", NULL },
-		{ "warning: unknown[192.0.2.66]: SASL LOGIN authentication succeeded", NULL },
-		{ "warning: unknown[192.0.2.66]: SASL  authentication failed", NULL },
-		{ "warning: [192.0.2.66]: SASL LOGIN authentication failed", NULL },
-		{ "warning: unknown[192.0.2.66: SASL LOGIN authentication failed", NULL },
-		{ "warning: unknown[]: SASL LOGIN authentication failed", NULL },
+		{ "Nov 24 10:02:03 s postfix/smtpd[1]: warning: unknown[192.0.2.666]: SASL LOGIN authentication failed", NULL },
+		{ "Nov 24 10:02:03 s postfix/smtpd[1]: warning: unknown[192.0.2.66]: SASL LOGIN authentication succeeded", NULL },
+		{ "Nov 24 10:02:03 s postfix/smtpd[1]: warning: unknown[192.0.2.66]: SASL LOGIN authentication failedx", NULL },
+		{ "Nov 24 10:02:03 s postfix/smtpd[1]: warning: unknown[192.0.2.66]: SASL  authentication failed", NULL },
+		{ "Nov 24 10:02:03 s postfix/smtpd[1]: warning: [192.0.2.66]: SASL LOGIN authentication failed", NULL },
+		{ "Nov 24 10:02:03 s postfix/smtpd[1]: warning: unknown[192.0.2.66: SASL LOGIN authentication failed", NULL },
+		{ "Nov 24 10:02:03 s postfix/smtpd[1]: warning: unknown[]: SASL LOGIN authentication failed", NULL },
 		{ "", NULL },
 	};
 	char buf[SG_PREFIX_STRLEN];
@@ -1207,12 +1267,24 @@ TEST(sasl_lines)
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		int hit = sasl_parse_line(cases[i].line, &a);
+		int hit = sasl_parse_line(cases[i].line, NULL, &a);
 
 		EXPECT_EQ(cases[i].addr != NULL, hit) TH_LOG("case %zu", i);
 		if (hit && cases[i].addr)
 			EXPECT_STREQ(cases[i].addr, sg_prefix_str(&a, buf, sizeof(buf)));
 	}
+	/* Multi-instance: another syslog_name, and only those named. */
+	EXPECT_EQ(1, sasl_parse_line("Dec  5 14:09:01 host postfix-out/smtpd[123]:" FAIL,
+				     "postfix postfix-out", &a));
+	EXPECT_EQ(1, sasl_parse_line("Dec  5 14:09:01 host postfix-out/submission/smtpd[123]:" FAIL,
+				     "postfix postfix-out", &a));
+	EXPECT_EQ(1, sasl_parse_line("Dec  5 14:09:01 host postfix/smtpd[123]:" FAIL,
+				     "postfix postfix-out", &a));
+	EXPECT_EQ(0, sasl_parse_line("Dec  5 14:09:01 host postfix/smtpd[123]:" FAIL,
+				     "postfix-out", &a));
+	EXPECT_EQ(0, sasl_parse_line("Dec  5 14:09:01 host postfix-outer/smtpd[123]:" FAIL,
+				     "postfix-out", &a));
+#undef FAIL
 }
 
 TEST(sasl_threshold_window_aggregation)
@@ -1333,26 +1405,43 @@ TEST(sasl_from_the_journal)
 	ASSERT_NE(NULL, dir);
 	snprintf(fake, sizeof(fake), "%s/journalctl", dir);
 	snprintf(args, sizeof(args), "%s/args", dir);
-	/* A journalctl that says three failures, then ends. */
+	/*
+	 * A journalctl that says three failures of smtpd and three forged
+	 * ones (the message alone, another identifier), then ends.
+	 */
 	snprintf(path, sizeof(path), "#!/bin/sh\necho \"$*\" >%s\n"
-		 "for i in 1 2 3; do echo 'warning: unknown[192.0.2.66]: SASL "
-		 "LOGIN authentication failed: UGFzc3dvcmQ6'; done\n", args);
+		 "for i in 1 2 3; do echo '2026-12-05T14:09:0'$i'+0000 mx "
+		 "postfix/submission/smtpd[12]: warning: unknown[192.0.2.66]: "
+		 "SASL LOGIN authentication failed: UGFzc3dvcmQ6'; "
+		 "echo 'warning: unknown[192.0.2.77]: SASL LOGIN authentication "
+		 "failed: x'; echo '2026-12-05T14:09:0'$i'+0000 mx evil[1]: "
+		 "warning: unknown[192.0.2.77]: SASL LOGIN authentication "
+		 "failed: x'; done\n", args);
 	spit(fake, path, "w");
 	ASSERT_EQ(0, chmod(fake, 0755));
+	/* Never through PATH: a journalctl there is not run. */
 	old = strdup(getenv("PATH"));
 	snprintf(path, sizeof(path), "%s:%s", dir, old);
 	setenv("PATH", path, 1);
 	log_capture();
 	sasl_init(&s);
-	s.threshold = 3;
-	ASSERT_EQ(0, sasl_open(&s, "journal", false));
+	s.journalctl = "/nonexistent/journalctl";
+	EXPECT_EQ(-ENOENT, sasl_open(&s, "journal", false));
+	EXPECT_NE(NULL, strstr(logged.text, "sasl_log: journal: no journalctl "
+			       "at /nonexistent/journalctl;"));
+	EXPECT_EQ(-1, s.child);
+	sasl_close(&s);
 	setenv("PATH", old, 1);
 	free(old);
+	sasl_init(&s);
+	s.threshold = 3;
+	s.journalctl = fake;
+	ASSERT_EQ(0, sasl_open(&s, "journal", false));
 	/* Until journalctl's output ends: its EOF is the end of the pipe. */
 	for (end = now_ms() + 5000; s.fd >= 0 && now_ms() < end; usleep(10000))
 		sasl_read(&s, 1000, on_hit, &h);
 	EXPECT_STREQ("192.0.2.66/32:3 ", h.text);
-	EXPECT_STREQ("--follow --lines=0 --quiet --output=cat SYSLOG_FACILITY=2\n",
+	EXPECT_STREQ("--follow --lines=0 --quiet --output=short-iso SYSLOG_FACILITY=2\n",
 		     slurp(args));
 	EXPECT_NE(NULL, strstr(logged.text,
 			       "sasl_log: journalctl exited; restarting in 5s\n"));
@@ -1444,6 +1533,27 @@ TEST(log_format)
 	EXPECT_STREQ("none", reasons_str(0, buf, sizeof(buf)));
 	p = pfx("192.0.2.66");
 	EXPECT_STREQ("192.0.2.66", host_str(&p, buf, sizeof(buf)));
+}
+
+/*
+ * A HELO name (the trap's evidence) is anyone's text: on a terminal or in
+ * syslog it must not move the cursor, end the line or reorder it, and
+ * invalid UTF-8 is shown as bytes.
+ */
+TEST(log_hostile_values)
+{
+	struct kv kv;
+
+	kv_init(&kv);
+	kv_str(&kv, "helo", "\x1b[2J\x1b]0;t\x07 \xc2\x9b \xe2\x80\xa8 \xe2\x80\xae"
+	       " \xc0\xaf \xff h\xc3\xa9");
+	EXPECT_STREQ("helo=\"\\x1b[2J\\x1b]0;t\\x07 \\x9b \\u2028 \\u202e"
+		     " \\xc0\\xaf \\xff h\xc3\xa9\"", kv.buf);
+	/* Sentences too: the sink sees what syslog and stderr see. */
+	log_capture();
+	log_msg(LOG_WARNING, "cannot open %s", "/tmp/\x1b[31mx\xff\n");
+	EXPECT_STREQ("cannot open /tmp/\\x1b[31mx\\xff\\n\n", logged.text);
+	log_set_sink(NULL, NULL);
 }
 
 /* ---- seeds for the fuzzer ----------------------------------------------------------------------------- */

@@ -791,15 +791,20 @@ TEST(config_keys)
 
 	EXPECT_STREQ("", error_of("trap_delay = 250ms\n"));
 	EXPECT_STREQ("", error_of("trap_delay = 0\n"));
+	EXPECT_STREQ("", error_of("trap_delay = 0s\n"));
+	EXPECT_STREQ("", error_of("trap_delay = 1s500ms\n"));
+	/* A bare number meant milliseconds here, seconds elsewhere: no guess. */
+	EXPECT_STREQ("smtpgate.conf:1: trap_delay: '2' needs a unit: 2ms or 2s (a bare number here meant milliseconds; elsewhere it means seconds)",
+		     error_of("trap_delay = 2\n"));
 	EXPECT_STREQ("smtpgate.conf:1: action: trap needs the trap's listening port (the trap_port key)",
 		     error_of("action = trap\n"));
 	EXPECT_STREQ("smtpgate.conf:1: tunnel_action: tunnelled SMTP cannot be trapped; use drop, log or droplog",
 		     error_of("tunnel_action = trap\ntrap_port = 2525\n"));
 	EXPECT_STREQ("smtpgate.conf:1: trap_port: '0' is not a number from 1 to 65535",
 		     error_of("trap_port = 0\n"));
-	EXPECT_STREQ("smtpgate.conf:1: trap_delay: 'soon' is not a time from 0ms to 10000ms (500, 500ms, 2s)",
+	EXPECT_STREQ("smtpgate.conf:1: trap_delay: 'soon' is not a time from 0ms to 10000ms (500ms, 2s)",
 		     error_of("trap_delay = soon\n"));
-	EXPECT_STREQ("smtpgate.conf:1: trap_delay: '11s' is not a time from 0ms to 10000ms (500, 500ms, 2s)",
+	EXPECT_STREQ("smtpgate.conf:1: trap_delay: '11s' is not a time from 0ms to 10000ms (500ms, 2s)",
 		     error_of("trap_delay = 11s\n"));
 	EXPECT_STREQ("smtpgate.conf:1: trap_max_sessions: '0' is not a number from 1 to 10000",
 		     error_of("trap_max_sessions = 0\n"));
