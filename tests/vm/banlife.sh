@@ -106,22 +106,30 @@ flood() {
 	done
 }
 
+mx_rx() # packets the MX's interface received
+{
+	in_ns mx cat /sys/class/net/eth0/statistics/rx_packets
+}
+
 test_refused() {
-	local pid before rounds=150
+	local pid before arrived rounds=150
 	echo "# -- batches refused whole while the spambot floods"
 	# Scope "all" bans of length 32 exist: the packet path looks that
 	# length up for every packet from the LAN.
 	check "a /32 ban of scope all elsewhere" \
 		ctl ban 192.0.2.200 --scope all --reason other
 	before=$(stat_of .packets.other.banned)
+	arrived=$(mx_rx)
 	flood 600 & pid=$!
 	ADDERS+=("$pid")
 	check "$rounds batches naming 192.0.2.60-75 and .60 again: each refused" \
 		ip netns exec "$NET_GW_NS" "$SGLOAD" badbatch 192.0.2.60 16 "$rounds"
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
-	check "the flood went through the gateway" \
-		test "$(stat_of .packets.other.log + .packets.other.pass)" -gt 0
+	# Non-SMTP traffic is not counted by the module (its fast path):
+	# the MX's interface counts what crossed the gateway.
+	check "the flood went through the gateway (at least 500 at the MX)" \
+		test "$(mx_rx)" -ge $((arrived + 500))
 	check "no packet was dropped by a refused ban" \
 		is "$before" stat_of .packets.other.banned
 	check "no ban stayed" is 1 stat_of .bans
