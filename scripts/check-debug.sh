@@ -29,7 +29,9 @@ export VM_MEM=${VM_MEM:-3G}
 # This kernel under TCG interprets ACPI's AML so slowly that the PCI _PRT
 # method hits ACPICA's 30 s loop timeout: virtio-pci gets no interrupt and
 # the 9p root never mounts.  The BIOS's PIRQ table routes them instead.
-export VM_APPEND=${VM_APPEND:-pci=noacpi}
+# kasan_multi_shot: every KASAN report, not only the first of the boot (the
+# first test's report must not hide the next one's).
+export VM_APPEND=${VM_APPEND:-pci=noacpi kasan_multi_shot}
 # shellcheck source=scripts/check-lib.sh
 . scripts/check-lib.sh
 
