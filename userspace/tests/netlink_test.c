@@ -831,7 +831,10 @@ TEST_F_TIMEOUT(nl, ban_expiry, 60)
 	free(bv.v);
 }
 
-/* Events arrive in order, with their content; quiet and flush send none. */
+/*
+ * Events arrive in order, with their content; a quiet batch sends none, a
+ * flush one bans-flushed event naming the instance (not one per ban).
+ */
 TEST_F(nl, events_in_order)
 {
 	struct sgnl_ban a = ban("192.0.2.1", SMTPGATE_SCOPE_ALL, 600, "first");
@@ -840,6 +843,7 @@ TEST_F(nl, events_in_order)
 		ban("203.0.113.1", 0, 0, "quiet"), ban("203.0.113.2", 0, 0, NULL),
 	};
 	struct sgnl_ban last = ban("198.51.100.0/24", 0, 0, "last");
+	struct sgnl_stats st;
 	struct ev_vec ev = {};
 	struct sgnl *e;
 
@@ -850,10 +854,11 @@ TEST_F(nl, events_in_order)
 	NL_OK(self->h, sgnl_ban_add_batch(self->h, quiet, 2, true, NULL));
 	NL_OK(self->h, sgnl_ban_flush(self->h));
 	NL_OK(self->h, sgnl_ban_add(self->h, &last));
+	NL_OK(self->h, sgnl_stats_get(self->h, &st));
 
-	ASSERT_EQ(4, wait_events(e, &ev, 4, 5000));
+	ASSERT_EQ(5, wait_events(e, &ev, 5, 5000));
 	/* Nothing more may come. */
-	EXPECT_EQ(4, wait_events(e, &ev, 5, 300));
+	EXPECT_EQ(5, wait_events(e, &ev, 6, 300));
 
 	EXPECT_EQ(SMTPGATE_CMD_BAN_ADDED, ev.v[0].cmd);
 	EXPECT_STREQ("192.0.2.1/32", pstr(&ev.v[0].ban.prefix));
@@ -872,9 +877,18 @@ TEST_F(nl, events_in_order)
 	EXPECT_STREQ("192.0.2.1/32", pstr(&ev.v[2].ban.prefix));
 	EXPECT_STREQ("first", ev.v[2].ban.reason);
 
-	EXPECT_EQ(SMTPGATE_CMD_BAN_ADDED, ev.v[3].cmd);
-	EXPECT_STREQ("198.51.100.0/24", pstr(&ev.v[3].ban.prefix));
-	EXPECT_STREQ("last", ev.v[3].ban.reason);
+	/* The flush: the 2 quiet bans and b, of this instance. */
+	EXPECT_EQ(SMTPGATE_CMD_BANS_FLUSHED, ev.v[3].cmd);
+	ASSERT_TRUE(ev.v[3].has_stats);
+	EXPECT_FALSE(ev.v[3].has_ban);
+	EXPECT_EQ(3U, ev.v[3].stats.bans);
+	EXPECT_EQ(st.instance, ev.v[3].stats.instance);
+	EXPECT_EQ(st.flushes, ev.v[3].stats.flushes);
+	EXPECT_NE(0ULL, (unsigned long long)st.instance);
+
+	EXPECT_EQ(SMTPGATE_CMD_BAN_ADDED, ev.v[4].cmd);
+	EXPECT_STREQ("198.51.100.0/24", pstr(&ev.v[4].ban.prefix));
+	EXPECT_STREQ("last", ev.v[4].ban.reason);
 	sgnl_close(e);
 }
 
