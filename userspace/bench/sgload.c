@@ -14,6 +14,10 @@
  *	ROUNDS times, one batch of COUNT bans BASE, BASE+1, ... that names
  *	BASE once more at its end, so the kernel must refuse it whole
  *	(-EEXIST); for tests.  Exits 1 if the kernel takes one.
+ *   sgload trickle BASE SECONDS
+ *	for SECONDS, bans BASE, BASE+1, ... one request each, as fast as the
+ *	kernel takes them, quiet (no events): "adds=N seconds=S"; for tests
+ *	of work that adds must not postpone
  *   sgload addrs BASE COUNT FORMAT
  *	prints the same addresses for other tools: FORMAT "plain", "ipset:SET"
  *	(ipset restore lines) or "nft:TABLESPEC:SET" (nft -f lines of 1000
@@ -37,6 +41,7 @@ static int usage(void)
 		"Usage: sgload policy INTERNAL EXEMPT [KEY=N]...\n"
 		"       sgload bans BASE COUNT [smtp|all]\n"
 		"       sgload badbatch BASE COUNT ROUNDS\n"
+		"       sgload trickle BASE SECONDS\n"
 		"       sgload addrs BASE COUNT plain|ipset:SET|nft:TABLESPEC:SET\n"
 		"       sgload flush\n"
 		"       sgload stats\n");
@@ -228,6 +233,36 @@ static int cmd_badbatch(int argc, char **argv)
 	return ret;
 }
 
+static int cmd_trickle(int argc, char **argv)
+{
+	double t0, end, secs;
+	struct sgnl_ban ban = {};
+	struct sg_prefix base;
+	unsigned long i = 0;
+	struct sgnl *h;
+	int err = 0;
+
+	if (argc != 2 || parse_addr(argv[0], &base) < 0)
+		return usage();
+	secs = strtod(argv[1], NULL);
+	if (secs <= 0)
+		return usage();
+	if (open_handle(&h) < 0)
+		return 1;
+	t0 = now();
+	end = t0 + secs;
+	while (now() < end) {
+		nth_addr(&base, i, &ban.prefix);
+		err = sgnl_ban_add_batch(h, &ban, 1, true, NULL);
+		if (err < 0)
+			return fail(h, "ban");
+		i++;
+	}
+	printf("adds=%lu seconds=%.3f\n", i, now() - t0);
+	sgnl_close(h);
+	return 0;
+}
+
 static int cmd_addrs(int argc, char **argv)
 {
 	char buf[SG_PREFIX_STRLEN], *set = "", *table = "";
@@ -317,6 +352,8 @@ int main(int argc, char **argv)
 		return cmd_addrs(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "badbatch"))
 		return cmd_badbatch(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "trickle"))
+		return cmd_trickle(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "flush") && argc == 2)
 		return cmd_flush();
 	if (!strcmp(argv[1], "stats") && argc == 2)
