@@ -5,7 +5,7 @@
 # smtpgated's state against crashes and restarts (RELIABILITY.md cases 18
 # and 21): SIGKILL with the kernel still enforcing; restart keeping the
 # kernel's bans and not resurrecting one lifted meanwhile; restart after
-# the kernel forgot everything (a reboot, a module reload) restoring bans
+# the kernel forgot everything (a module reload) restoring bans
 # with their remaining time, expired ones skipped; idempotent restarts; a
 # storm of 5000 ban events, then SIGKILL in the middle of another, losing
 # none; events lost to a full socket (SIGSTOP), resynchronised from a
@@ -75,8 +75,10 @@ test_sigkill() {
 	# The kernel counts whole boot-time seconds, the store Unix time: the
 	# store's expiry can come up to a second after the kernel's.
 	sleep 2
-	check "the kernel forgets everything (a reboot, a module reload)" \
-		ctl flush
+	# Not a flush: a flush is an operator's decision, never restored
+	# (daemon-sync.sh).  A new kernel instance lost the bans.
+	check "the kernel forgets everything (a module reload)" \
+		ctl_load_module
 	step "restart" d_start
 	check "restored from the store, the expired one skipped" \
 		d_logged "^restored 1 bans from $D_STATE/smtpgated.state in [0-9]+ ms \(1 expired ones skipped\)$"

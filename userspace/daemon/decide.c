@@ -18,8 +18,10 @@
  *
  * The store follows the kernel through its events: a BAN_ADDED we did not
  * cause (smtpgatectl ban) is persisted, BAN_EXPIRED and BAN_REMOVED drop
- * the ban and start the host's clean period.  When events were lost, a
- * dump of the kernel's bans sets the store right (decide_reconcile).
+ * the ban and start the host's clean period; BANS_FLUSHED (smtpgatectl
+ * flush) drops every ban the store knew the kernel to hold.  When events
+ * were lost, a dump of the kernel's bans sets the store right
+ * (decide_reconcile).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -502,6 +504,51 @@ static void ban_ended(struct sgd *d, const struct sgnl_ban *kb, bool expired)
 		 expired ? "expired" : "removed");
 }
 
+/*
+ * A flush removed every ban the kernel held, so every ban whose BAN_ADDED
+ * we saw before this event (events come in order): the operator's
+ * decision, which the store keeps, so that the next offence is banned
+ * again and the next start restores none of them.  A ban still pending was
+ * added after the flush.  Another instance's flush means we missed a
+ * reload: the resync sorts it out.
+ */
+static void bans_flushed(struct sgd *d, const struct sgnl_stats *st)
+{
+	struct sgd_store *s = &d->store;
+	uint64_t now = now_unix();
+	size_t i, dropped = 0;
+
+	if (s->kinstance && st->instance != s->kinstance) {
+		log_msg(LOG_WARNING, "flush of kernel instance %016" PRIx64
+			", not ours (%016" PRIx64 "): resynchronising",
+			st->instance, s->kinstance);
+		d->need_resync = true;
+		return;
+	}
+	for (i = s->bans.n; i-- > 0;) {
+		struct sgd_ban *b = ptab_at(&s->bans, i);
+
+		if (b->pending)
+			continue;
+		store_ban_del(s, b);
+		dropped++;
+	}
+	/* Lifted early: the clean periods start now. */
+	for (i = 0; i < s->offences.n; i++) {
+		struct sgd_offence *o = ptab_at(&s->offences, i);
+
+		if (o->clean_from > now)
+			o->clean_from = now;
+	}
+	s->kinstance = st->instance;
+	s->kflushes = st->flushes;
+	s->dirty = true;
+	d->cnt.unbans += dropped;
+	log_msg(LOG_NOTICE, "action=flush kernel_bans=%u dropped=%zu: the "
+		"kernel's bans were flushed; the store forgets them",
+		st->bans, dropped);
+}
+
 int decide_event(const struct sgnl_event *ev, void *arg)
 {
 	struct sgd *d = arg;
@@ -520,6 +567,10 @@ int decide_event(const struct sgnl_event *ev, void *arg)
 		if (ev->has_ban)
 			ban_ended(d, &ev->ban,
 				  ev->cmd == SMTPGATE_CMD_BAN_EXPIRED);
+		break;
+	case SMTPGATE_CMD_BANS_FLUSHED:
+		if (ev->has_stats)
+			bans_flushed(d, &ev->stats);
 		break;
 	}
 	return 0;
@@ -690,27 +741,98 @@ static void restore_bans(struct sgd *d, struct restore *r, int64_t t0)
 }
 
 /*
+ * The rule for the store's bans the kernel lacks, from facts: the
+ * kernel's instance (STATS_INSTANCE, new at every module load and
+ * namespace creation) against the one the store last reconciled with.  A
+ * new instance lost every ban: they are restored with the time they have
+ * left.  The same instance lost none: a ban it lacks was lifted (unban,
+ * flush: the flush count tells) or expired while we did not see it, and
+ * restoring it would undo an operator's decision.  Without both instances
+ * (a state file from an older smtpgated, a kernel without instances) the
+ * old guess stays, at start only: none of our bans left means lost.
+ */
+enum sync_why sync_decide(uint64_t rec_instance, uint32_t rec_flushes,
+			  uint64_t instance, uint32_t flushes, size_t kept,
+			  bool start)
+{
+	if (!rec_instance || !instance)
+		return start && !kept ? SYNC_UNKNOWN_LOST : SYNC_UNKNOWN_KEPT;
+	if (instance != rec_instance)
+		return SYNC_NEW_INSTANCE;
+	if (flushes != rec_flushes)
+		return SYNC_FLUSHED;
+	return SYNC_SAME_INSTANCE;
+}
+
+bool sync_restores(enum sync_why why)
+{
+	return why == SYNC_UNKNOWN_LOST || why == SYNC_NEW_INSTANCE;
+}
+
+static void log_sync(struct sgd *d, enum sync_why why,
+		     const struct sgnl_stats *st, size_t missing)
+{
+	const struct sgd_store *s = &d->store;
+
+	switch (why) {
+	case SYNC_UNKNOWN_LOST:
+		log_msg(LOG_INFO, "sync: kernel instance not known; it holds "
+			"none of our %zu bans: taken as lost, restoring them",
+			missing);
+		break;
+	case SYNC_UNKNOWN_KEPT:
+		if (missing)
+			log_msg(LOG_INFO, "sync: kernel instance not known; %zu "
+				"bans it lacks were lifted or expired: "
+				"forgotten", missing);
+		break;
+	case SYNC_NEW_INSTANCE:
+		log_msg(LOG_NOTICE, "sync: kernel instance %016" PRIx64
+			" is new (was %016" PRIx64 "): module reloaded or "
+			"reboot, it lost our %zu bans: restoring them",
+			st->instance, s->kinstance, missing);
+		break;
+	case SYNC_FLUSHED:
+		log_msg(LOG_NOTICE, "sync: kernel instance %016" PRIx64
+			" unchanged, flushed %u times since: %zu bans it "
+			"lacks were lifted, not restored", st->instance,
+			st->flushes - s->kflushes, missing);
+		break;
+	case SYNC_SAME_INSTANCE:
+		if (missing)
+			log_msg(LOG_INFO, "sync: kernel instance %016" PRIx64
+				" unchanged: %zu bans it lacks were lifted or "
+				"expired, not restored", st->instance, missing);
+		break;
+	}
+}
+
+/*
  * Store and kernel agree again.  The kernel's bans go into the store
  * (bans added while the daemon was down, or whose events were lost).  A
- * ban only in the store has ended, or the kernel lost it: at start
- * (@restore), when the kernel holds none of the store's bans it lost them
- * all (a reboot, a module reload) and they are restored with the time they
- * have left, in one quiet batch; when it still holds some, it did not
- * forget, and the others were lifted or expired while the daemon was down
- * (restoring them would undo an operator's unban).  Then flagged hosts
- * nobody decided on are decided.  Idempotent.
+ * ban only in the store is restored or forgotten as sync_decide() says.
+ * Then flagged hosts nobody decided on are decided.  Idempotent.
  */
-int decide_reconcile(struct sgd *d, bool restore)
+int decide_reconcile(struct sgd *d, bool start)
 {
 	struct kbans k = { 0 };
 	struct restore r = { 0 };
+	struct sgnl_stats st = { 0 };
 	uint64_t now = now_unix();
-	size_t from_kernel = 0, kept = 0, before;
+	size_t from_kernel = 0, kept = 0, missing = 0, before, i;
 	int64_t t0 = now_ms();
+	enum sync_why why;
 	struct ptab seen;
+	bool restore;
 	int ret;
 
 	ptab_init(&seen, sizeof(struct sg_prefix));
+	/* Before the dump: a flush after it shows as an event. */
+	if (sgnl_stats_get(d->nl, &st)) {
+		log_msg(LOG_WARNING, "cannot read the kernel's instance: %s",
+			sgnl_error_msg(d->nl));
+		memset(&st, 0, sizeof(st));
+	}
 	ret = dump_bans(d, &k);
 	if (ret) {
 		log_msg(LOG_ERR, "cannot list the kernel's bans: %s",
@@ -728,7 +850,13 @@ int decide_reconcile(struct sgd *d, bool restore)
 		goto out;
 	}
 	before = d->store.bans.n;
-	restore = restore && !kept;
+	why = sync_decide(d->store.kinstance, d->store.kflushes, st.instance,
+			  st.flushes, kept, start);
+	restore = sync_restores(why);
+	for (i = 0; i < d->store.bans.n; i++)
+		if (!ptab_find(&seen, ptab_at(&d->store.bans, i)))
+			missing++;
+	log_sync(d, why, &st, missing);
 	store_only(d, &seen, restore, &r, now);
 	if (restore)
 		restore_bans(d, &r, t0);
@@ -740,6 +868,12 @@ int decide_reconcile(struct sgd *d, bool restore)
 			"persisted", from_kernel);
 	if (kept)
 		log_msg(LOG_INFO, "the kernel kept its %zu bans", kept);
+	if (st.instance && (st.instance != d->store.kinstance ||
+			    st.flushes != d->store.kflushes)) {
+		d->store.kinstance = st.instance;
+		d->store.kflushes = st.flushes;
+		d->store.dirty = true;
+	}
 	decide_save(d);
 	flagged_missed(d);
 	decide_commit(d);

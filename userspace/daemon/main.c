@@ -43,6 +43,9 @@
 #define TICK_MS			1000
 #define LOSS_CHECK_MS		5000
 #define SAVE_DELAY_MS		200
+/* Without the kernel module this long, the daemon exits for systemd. */
+#define LOST_MAX_MS		120000
+#define EXIT_LOST		69	/* EX_UNAVAILABLE */
 
 static const char usage_text[] =
 	"Usage: smtpgated [-f] [-c FILE]\n"
@@ -212,6 +215,99 @@ refused:
 	notify("READY=1\nSTATUS=running (last reload refused, see the log)");
 }
 
+/* ---- the kernel module ------------------------------------------------------------ */
+
+/*
+ * Fresh handles, the family and its events group resolved now; the old
+ * ones are replaced only once the new are ready.  @quiet: the failures
+ * are not logged (the daemon is waiting for the module to come back).
+ */
+static int open_netlink(struct sgd *d, bool quiet)
+{
+	struct sgnl *nl = NULL, *ev = NULL, *failed = NULL;
+	int one = 1;
+
+	/* A failed open still leaves a handle holding why (NULL: no memory). */
+	if (sgnl_open(&nl))
+		failed = nl;
+	else if (sgnl_open(&ev))
+		failed = ev;
+	if (failed || !nl || !ev) {
+		if (!quiet)
+			log_msg(LOG_ERR, "cannot reach the smtpgate kernel "
+				"module: %s", failed ? sgnl_error_msg(failed) :
+				"out of memory");
+		goto fail;
+	}
+	if (sgnl_policy_set(nl, &d->cfg->pol)) {
+		log_msg(LOG_ERR, "the kernel refused the policy of %s: %s",
+			d->config_path, sgnl_error_msg(nl));
+		goto fail;
+	}
+	if (sgnl_events_subscribe(ev)) {
+		log_msg(LOG_ERR, "cannot subscribe to the kernel's events: %s",
+			sgnl_error_msg(ev));
+		goto fail;
+	}
+	/*
+	 * Without it the kernel never learns that our socket overran, and
+	 * its EVENT_LOSSES (our metrics, our resync check) would miss it.
+	 */
+	if (setsockopt(sgnl_fd(ev), SOL_NETLINK, NETLINK_BROADCAST_ERROR,
+		       &one, sizeof(one)))
+		log_msg(LOG_WARNING, "NETLINK_BROADCAST_ERROR: %s",
+			strerror(errno));
+	if (d->nl)
+		sgnl_close(d->nl);
+	if (d->ev)
+		sgnl_close(d->ev);
+	d->nl = nl;
+	d->ev = ev;
+	return 0;
+fail:
+	if (nl)
+		sgnl_close(nl);
+	if (ev)
+		sgnl_close(ev);
+	return -1;
+}
+
+/* The module went away, or was replaced: see the top of this file. */
+static void module_lost(struct sgd *d, const char *why)
+{
+	if (d->lost_since)
+		return;
+	d->lost_since = now_ms() ?: 1;
+	log_msg(LOG_WARNING, "the smtpgate module is gone or was reloaded "
+		"(%s): reopening netlink; giving up in %d s", why,
+		LOST_MAX_MS / 1000);
+}
+
+static void module_find(struct sgd *d)
+{
+	struct sgnl_stats st = { 0 };
+	int64_t lost = now_ms() - d->lost_since;
+
+	if (open_netlink(d, true)) {
+		if (lost < LOST_MAX_MS)
+			return;
+		log_msg(LOG_ERR, "the smtpgate module has been gone for %lld "
+			"s: exiting (status %d) for a restart",
+			(long long)lost / 1000, EXIT_LOST);
+		d->exit_code = EXIT_LOST;
+		return;
+	}
+	d->lost_since = 0;
+	d->need_resync = false;
+	if (!sgnl_stats_get(d->nl, &st))
+		d->event_losses = st.event_losses;
+	log_msg(LOG_NOTICE, "the smtpgate module is back (instance %016llx, "
+		"after %lld ms): policy pushed, events joined",
+		(unsigned long long)st.instance, (long long)lost);
+	d->cnt.resyncs++;
+	decide_reconcile(d, false);
+}
+
 /* ---- statistics and metrics -------------------------------------------------------- */
 
 static void write_metrics(struct sgd *d, const struct sgnl_stats *st)
@@ -267,6 +363,8 @@ static void periodic(struct sgd *d, struct timers *t, int64_t now)
 		decide_save(d);
 		t->save = 0;
 	}
+	if (d->lost_since && now >= t->tick)
+		module_find(d);
 	if (now >= t->tick) {
 		sasl_tick(&d->sasl, now, now_unix(), decide_sasl, d);
 		hooks_tick(&d->hooks, now);
@@ -274,14 +372,17 @@ static void periodic(struct sgd *d, struct timers *t, int64_t now)
 		decide_save(d);		/* a failed one, retried */
 		t->tick = now + TICK_MS;
 	}
-	if (now >= t->loss || (d->cfg->metrics_file && now >= t->metrics)) {
+	if (!d->lost_since &&
+	    (now >= t->loss || (d->cfg->metrics_file && now >= t->metrics))) {
 		have = !sgnl_stats_get(d->nl, &st);
 		if (!have)
-			log_msg(LOG_ERR, "cannot read the kernel's statistics: %s",
-				sgnl_error_msg(d->nl));
+			module_lost(d, sgnl_error_msg(d->nl));
+		else if (d->store.kinstance && st.instance &&
+			 st.instance != d->store.kinstance)
+			module_lost(d, "new kernel instance");
 	}
 	if (now >= t->loss) {
-		if (have)
+		if (have && !d->lost_since)
 			check_losses(d, &st);
 		t->loss = now + LOSS_CHECK_MS;
 	}
@@ -292,42 +393,6 @@ static void periodic(struct sgd *d, struct timers *t, int64_t now)
 }
 
 /* ---- start ------------------------------------------------------------------------- */
-
-static int open_netlink(struct sgd *d)
-{
-	struct sgnl *failed = NULL;
-	int one = 1;
-
-	/* A failed open still leaves a handle holding why (NULL: no memory). */
-	if (sgnl_open(&d->nl))
-		failed = d->nl;
-	else if (sgnl_open(&d->ev))
-		failed = d->ev;
-	if (failed || !d->nl || !d->ev) {
-		log_msg(LOG_ERR, "cannot reach the smtpgate kernel module: %s",
-			failed ? sgnl_error_msg(failed) : "out of memory");
-		return -1;
-	}
-	if (sgnl_policy_set(d->nl, &d->cfg->pol)) {
-		log_msg(LOG_ERR, "the kernel refused the policy of %s: %s",
-			d->config_path, sgnl_error_msg(d->nl));
-		return -1;
-	}
-	if (sgnl_events_subscribe(d->ev)) {
-		log_msg(LOG_ERR, "cannot subscribe to the kernel's events: %s",
-			sgnl_error_msg(d->ev));
-		return -1;
-	}
-	/*
-	 * Without it the kernel never learns that our socket overran, and
-	 * its EVENT_LOSSES (our metrics, our resync check) would miss it.
-	 */
-	if (setsockopt(sgnl_fd(d->ev), SOL_NETLINK, NETLINK_BROADCAST_ERROR,
-		       &one, sizeof(one)))
-		log_msg(LOG_WARNING, "NETLINK_BROADCAST_ERROR: %s",
-			strerror(errno));
-	return 0;
-}
 
 static int open_store(struct sgd *d)
 {
@@ -358,7 +423,7 @@ static int start(struct sgd *d)
 
 	/* The trap listens before the policy sends connections to it. */
 	if (open_store(d) || trap_configure(&d->trap, d->cfg) ||
-	    open_netlink(d))
+	    open_netlink(d, false))
 		return -1;
 	if (decide_reconcile(d, true))
 		return -1;
@@ -566,7 +631,9 @@ static void loop(struct sgd *d, int sfd)
 		if (pfd[0].revents && !on_signal(d, sfd))
 			break;
 		periodic(d, &t, now_ms());
-		if (d->need_resync)
+		if (d->exit_code)
+			break;
+		if (d->need_resync && !d->lost_since)
 			resync(d);
 	}
 	free(pfd);
@@ -686,5 +753,5 @@ int main(int argc, char **argv)
 	config_free(d.cfg);
 	free(d.cfg);
 	log_close();
-	return 0;
+	return d.exit_code;
 }

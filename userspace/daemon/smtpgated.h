@@ -180,6 +180,14 @@ struct sgd_store {
 	struct ptab offences;	/* struct sgd_offence */
 	bool dirty;
 	uint64_t saves, save_errors;
+	/*
+	 * The kernel state the store was last reconciled with: its
+	 * STATS_INSTANCE and STATS_FLUSHES (instance 0: never, or a kernel
+	 * without instances).  Saved, so a restart knows whether the kernel
+	 * it finds is the one it left.
+	 */
+	uint64_t kinstance;
+	uint32_t kflushes;
 };
 
 int store_init(struct sgd_store *s, const char *dir);
@@ -457,6 +465,8 @@ struct sgd {
 	size_t nqueue, capqueue;
 	uint64_t event_losses;		/* the kernel's count we last saw */
 	bool need_resync;
+	int64_t lost_since;		/* monotonic ms; 0: the module answers */
+	int exit_code;			/* the loop ended for this */
 	int64_t save_retry_at;		/* monotonic ms; after a failed save */
 	struct inspect *insp;		/* NULL: no inspection */
 };
@@ -477,7 +487,21 @@ int decide_flagged(struct sgd *d, const struct sgnl_host *h);
 void decide_sasl(const struct sg_prefix *prefix, uint32_t failures, void *arg);
 int decide_commit(struct sgd *d);
 int decide_event(const struct sgnl_event *ev, void *arg);
-int decide_reconcile(struct sgd *d, bool restore);
+int decide_reconcile(struct sgd *d, bool start);
+
+/* What a reconcile does with the store's bans the kernel lacks. */
+enum sync_why {
+	SYNC_UNKNOWN_LOST,	/* no instance known; the kernel holds none */
+	SYNC_UNKNOWN_KEPT,	/* no instance known; the kernel holds some */
+	SYNC_NEW_INSTANCE,	/* module reloaded, reboot: the kernel lost them */
+	SYNC_FLUSHED,		/* same instance, flushed since: lifted */
+	SYNC_SAME_INSTANCE,	/* same instance: lifted or expired */
+};
+
+enum sync_why sync_decide(uint64_t rec_instance, uint32_t rec_flushes,
+			  uint64_t instance, uint32_t flushes, size_t kept,
+			  bool start);
+bool sync_restores(enum sync_why why);
 void decide_save(struct sgd *d);
 
 #endif /* _SMTPGATED_H */

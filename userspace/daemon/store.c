@@ -7,11 +7,14 @@
  *   smtpgated-state 1
  *   ban PREFIX SCOPE EXPIRES CREATED REASON
  *   offence PREFIX COUNT LAST CLEAN_FROM
+ *   kernel INSTANCE FLUSHES
  *   end NBANS NOFFENCES
  *
  * Times are Unix seconds (EXPIRES 0: permanent); REASON is percent-encoded
  * so it is one word ("-" when empty).  One file, so bans and offences are
- * always consistent with each other.
+ * always consistent with each other.  The kernel line (at most one,
+ * absent from files written before it existed) names the kernel state the
+ * bans were last reconciled with: its STATS_INSTANCE and STATS_FLUSHES.
  *
  * It is written whole, atomically: a temporary file, fsync, rename over the
  * old one, fsync of the directory.  A SIGKILL or power loss leaves either
@@ -448,6 +451,9 @@ static int write_all(struct sgd_store *s, FILE *f)
 		write_ban(f, ptab_at(&s->bans, i));
 	for (i = 0; i < s->offences.n; i++)
 		write_offence(f, ptab_at(&s->offences, i));
+	if (s->kinstance)
+		fprintf(f, "kernel %" PRIu64 " %u\n", s->kinstance,
+			s->kflushes);
 	fprintf(f, "end %zu %zu\n", s->bans.n, s->offences.n);
 	if (fflush(f) || ferror(f))
 		return -(errno ?: EIO);
@@ -510,7 +516,7 @@ struct reader {
 	struct sgd_store *s;
 	unsigned int line;
 	size_t nbans, noff;
-	bool magic, end;
+	bool magic, end, kernel;
 	char why[160];
 };
 
@@ -591,6 +597,21 @@ static int read_offence(struct reader *r, char **w, int nw)
 	return 0;
 }
 
+static int read_kernel(struct reader *r, char **w, int nw)
+{
+	uint64_t inst, fl;
+
+	if (r->kernel)
+		return bad(r, "a second kernel line");
+	if (nw != 3 || read_u64(w[1], &inst) || !inst ||
+	    read_u64(w[2], &fl) || fl > UINT32_MAX)
+		return bad(r, "bad kernel line");
+	r->s->kinstance = inst;
+	r->s->kflushes = fl;
+	r->kernel = true;
+	return 0;
+}
+
 static int read_end(struct reader *r, char **w, int nw)
 {
 	uint64_t nb, no;
@@ -626,6 +647,8 @@ static int read_line(struct reader *r, char *line)
 		return read_ban(r, w, nw);
 	if (!strcmp(w[0], "offence"))
 		return read_offence(r, w, nw);
+	if (!strcmp(w[0], "kernel"))
+		return read_kernel(r, w, nw);
 	if (!strcmp(w[0], "end"))
 		return read_end(r, w, nw);
 	return bad(r, "unknown record");
@@ -657,6 +680,8 @@ int store_load(struct sgd_store *s, char *msg, size_t len)
 	msg[0] = '\0';
 	ptab_clear(&s->bans);
 	ptab_clear(&s->offences);
+	s->kinstance = 0;
+	s->kflushes = 0;
 	/* A crash during a save leaves this; the real file is intact. */
 	unlink(s->tmp);
 	f = fopen(s->path, "re");
@@ -694,6 +719,8 @@ int store_load(struct sgd_store *s, char *msg, size_t len)
 		return 0;
 	ptab_clear(&s->bans);
 	ptab_clear(&s->offences);
+	s->kinstance = 0;
+	s->kflushes = 0;
 	/* Not moved aside, it would be overwritten by the next save. */
 	ret = move_aside(s, aside, sizeof(aside));
 	if (ret) {

@@ -996,6 +996,10 @@ TEST_F(store, corrupt_files_are_moved_aside)
 		{ "smtpgated-state 1\noffence 192.0.2.66/32 0 1 2\nend 0 1\n",
 		  "bad count", 2 },
 		{ "smtpgated-state 1\nbanana\nend 0 0\n", "unknown record", 2 },
+		{ "smtpgated-state 1\nkernel 0 0\nend 0 0\n",
+		  "bad kernel line", 2 },
+		{ "smtpgated-state 1\nkernel 5 0\nkernel 5 1\nend 0 0\n",
+		  "a second kernel line", 3 },
 		{ "smtpgated-state 1\nend 0 0\nban 192.0.2.66/32 all 0 0 x\n",
 		  "text after the end line", 3 },
 	};
@@ -1041,6 +1045,111 @@ TEST_F(store, one_daemon_per_directory)
 		 self->dir, self->dir);
 	EXPECT_STREQ(want, err);
 	store_free(&other);
+}
+
+/* The kernel line: which kernel state the bans were reconciled with. */
+TEST_F(store, kernel_instance_roundtrip)
+{
+	char msg[512];
+
+	add_ban(&self->s, "192.0.2.66", SMTPGATE_SCOPE_ALL, 0, "one");
+	ASSERT_EQ(0, store_save(&self->s, now_unix(), msg, sizeof(msg)));
+	EXPECT_EQ(NULL, strstr(slurp(self->path), "kernel "));
+	self->s.kinstance = 0x8000000000000001ULL;
+	self->s.kflushes = 3;
+	ASSERT_EQ(0, store_save(&self->s, now_unix(), msg, sizeof(msg)));
+	EXPECT_NE(NULL, strstr(slurp(self->path),
+			       "kernel 9223372036854775809 3\n"));
+	self->s.kinstance = 7;
+	ASSERT_EQ(0, store_load(&self->s, msg, sizeof(msg))) TH_LOG("%s", msg);
+	EXPECT_EQ(0x8000000000000001ULL, self->s.kinstance);
+	EXPECT_EQ(3U, self->s.kflushes);
+	EXPECT_EQ(1U, self->s.bans.n);
+	/* A file without one (older smtpgated): instance unknown. */
+	spit(self->path, "smtpgated-state 1\nend 0 0\n", "w");
+	ASSERT_EQ(0, store_load(&self->s, msg, sizeof(msg)));
+	EXPECT_EQ(0U, self->s.kinstance);
+}
+
+/*
+ * Issue 11, item 4: restore from facts.  A new kernel instance lost the
+ * bans; the same one lost none, whatever it holds now (a flush while the
+ * daemon was down left it with none: that is no reason to restore).
+ */
+TEST(sync_rules)
+{
+	/* Unknown (an old state file, an old kernel): the old guess, at start. */
+	EXPECT_EQ((int)SYNC_UNKNOWN_LOST, (int)sync_decide(0, 0, 42, 0, 0, true));
+	EXPECT_EQ((int)SYNC_UNKNOWN_KEPT, (int)sync_decide(0, 0, 42, 0, 3, true));
+	EXPECT_EQ((int)SYNC_UNKNOWN_KEPT, (int)sync_decide(0, 0, 42, 0, 0, false));
+	EXPECT_EQ((int)SYNC_UNKNOWN_LOST, (int)sync_decide(42, 0, 0, 0, 0, true));
+	/* Reloaded module, reboot: restore, at start or running. */
+	EXPECT_EQ((int)SYNC_NEW_INSTANCE, (int)sync_decide(42, 0, 43, 0, 0, true));
+	EXPECT_EQ((int)SYNC_NEW_INSTANCE, (int)sync_decide(42, 5, 43, 0, 0, false));
+	EXPECT_EQ((int)SYNC_NEW_INSTANCE, (int)sync_decide(42, 0, 43, 0, 2, true));
+	/* Flushed while down: none held, none restored. */
+	EXPECT_EQ((int)SYNC_FLUSHED, (int)sync_decide(42, 0, 42, 1, 0, true));
+	EXPECT_EQ((int)SYNC_FLUSHED, (int)sync_decide(42, 1, 42, 3, 0, false));
+	/* Same instance, no flush: unbanned or expired. */
+	EXPECT_EQ((int)SYNC_SAME_INSTANCE, (int)sync_decide(42, 1, 42, 1, 0, true));
+	EXPECT_EQ((int)SYNC_SAME_INSTANCE, (int)sync_decide(42, 1, 42, 1, 4, true));
+	EXPECT_TRUE(sync_restores(SYNC_UNKNOWN_LOST));
+	EXPECT_TRUE(sync_restores(SYNC_NEW_INSTANCE));
+	EXPECT_FALSE(sync_restores(SYNC_UNKNOWN_KEPT));
+	EXPECT_FALSE(sync_restores(SYNC_FLUSHED));
+	EXPECT_FALSE(sync_restores(SYNC_SAME_INSTANCE));
+}
+
+/* A flush event: the store forgets every ban the kernel held, not later ones. */
+TEST_F(store, flush_event_drops_the_flushed_bans)
+{
+	struct sgd d = { 0 };
+	struct sgnl_event ev = { .cmd = SMTPGATE_CMD_BANS_FLUSHED,
+				 .has_stats = true };
+	struct sgd_offence *o;
+	struct sg_prefix k, after = pfx("192.0.2.68");
+	struct sgd_ban *b;
+	uint64_t later = now_unix() + 3600;
+
+	log_capture();
+	add_ban(&self->s, "192.0.2.66", SMTPGATE_SCOPE_ALL, later, "one");
+	add_ban(&self->s, "192.0.2.67", SMTPGATE_SCOPE_ALL, 0, "two");
+	add_ban(&self->s, "192.0.2.68", SMTPGATE_SCOPE_ALL, later, "after");
+	b = ptab_find(&self->s.bans, &after);
+	b->pending = true;	/* sent after the flush: its BAN_ADDED to come */
+	k = pfx("192.0.2.66");
+	o = ptab_get(&self->s.offences, &k, NULL);
+	o->count = 1;
+	o->clean_from = later;
+	self->s.kinstance = 42;
+	self->s.kflushes = 1;
+	self->s.dirty = false;
+	d.store = self->s;
+
+	/* Another instance's flush: a reload we missed, resync; nothing dropped. */
+	ev.stats.instance = 41;
+	ev.stats.flushes = 2;
+	EXPECT_EQ(0, decide_event(&ev, &d));
+	EXPECT_TRUE(d.need_resync);
+	EXPECT_EQ(3U, d.store.bans.n);
+
+	ev.stats.instance = 42;
+	ev.stats.bans = 2;
+	EXPECT_EQ(0, decide_event(&ev, &d));
+	EXPECT_EQ(1U, d.store.bans.n);
+	EXPECT_NE(NULL, ptab_find(&d.store.bans, &after));
+	k = pfx("192.0.2.66");
+	EXPECT_EQ(NULL, ptab_find(&d.store.bans, &k));
+	o = ptab_find(&d.store.offences, &k);
+	ASSERT_NE(NULL, o);
+	EXPECT_EQ(1U, o->count);	/* the history stays */
+	EXPECT_LE(o->clean_from, now_unix());
+	EXPECT_EQ(2U, d.store.kflushes);
+	EXPECT_TRUE(d.store.dirty);
+	EXPECT_NE(NULL, strstr(logged.text, "action=flush"))
+		TH_LOG("%s", logged.text);
+	self->s = d.store;
+	log_set_sink(NULL, NULL);
 }
 
 /* ---- hooks ------------------------------------------------------------------------------------ */
