@@ -135,6 +135,9 @@ struct sg_grave {
 	struct sg_ban *ban[];
 };
 
+/* Entries handled between two cond_resched() in a long walk or free. */
+#define SG_WALK_SLICE		1024
+
 static struct workqueue_struct *sg_grave_wq;
 
 static struct sg_grave *sg_grave_new(unsigned int cap)
@@ -157,7 +160,7 @@ static void sg_grave_work(struct work_struct *work)
 
 	for (i = 0; i < g->n; i++) {
 		kmem_cache_free(sg_ban_cache, g->ban[i]);
-		if (!(i % 1024))
+		if (!(i % SG_WALK_SLICE))
 			cond_resched();
 	}
 	kvfree(g);
@@ -755,9 +758,6 @@ static void sg_lens_withdraw(struct sg_bans *b)
 	b->next_expiry = 0;
 	b->generation++;
 }
-
-/* Entries a table walk visits before it lets the CPU go. */
-#define SG_WALK_SLICE		1024
 
 /**
  * sg_bans_flush() - remove every ban, all or nothing
