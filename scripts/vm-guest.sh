@@ -227,9 +227,20 @@ run_one() {
 		rc=1
 	else
 		# timeout puts the test in its own process group and kills all
-		# of it; stdin is closed so no test can eat the console.
-		(cd "$REPO" && exec timeout -k 10 "$TIMEOUT" "$path") \
-			</dev/null 2>&1 | tee "$out" | indent
+		# of it; stdin is closed so no test can eat the console.  What
+		# the test leaves running in that group when it exits is killed
+		# too: an orphan holding the pipe would stall the run until it
+		# exits on its own (a `sleep 1000` once cost 17 minutes).
+		(cd "$REPO" || exit 1
+		 timeout -k 10 "$TIMEOUT" "$path" &
+		 pid=$!
+		 wait "$pid"
+		 trc=$?
+		 if kill -0 -- -"$pid" 2>/dev/null; then
+			kill -KILL -- -"$pid" 2>/dev/null
+			: >"$out.left"
+		 fi
+		 exit "$trc") </dev/null 2>&1 | tee "$out" | indent
 		rc=${PIPESTATUS[0]}
 	fi
 
@@ -259,6 +270,11 @@ run_one() {
 	if [ "$taint_new" != 0 ]; then
 		log "$name: kernel tainted $taint0 -> $(taint) (new bits $taint_new)"
 		status="not ok" directive=" # tainted"
+	fi
+	if [ -e "$out.left" ]; then
+		log "$name: left processes running after it exited: killed them"
+		status="not ok" directive=" # left processes"
+		rm -f "$out.left"
 	fi
 	leaked=$(reap_netns "$netns0")
 	if [ -n "$leaked" ]; then

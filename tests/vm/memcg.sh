@@ -71,13 +71,15 @@ userns_holder() # DIR READY TARGET...
 {
 	local dir=$1 ready=$2
 	shift 2
+	# One process from the fork on (no subshell left waiting on another),
+	# so that $! is the holder itself and killing it ends the namespace.
 	# shellcheck disable=SC2016 # for the inner shell
-	in_cg "$dir" unshare -Urn sh -c '
+	(echo "$BASHPID" >"$dir/cgroup.procs" && exec unshare -Urn sh -c '
 		ready=$1
 		shift
 		iptables-legacy -w -A OUTPUT -p tcp --dport 25 "$@" || exit 1
 		touch "$ready"
-		exec sleep 1000' holder "$ready" "$@" &
+		exec sleep 1000' holder "$ready" "$@") &
 	HOLDERS+=($!)
 }
 

@@ -507,7 +507,9 @@ sg_loaded()
 sg_unload()
 {
 	sg_loaded || return 0
-	rmmod smtpgate
+	# A namespace's rules hold the module until its teardown, which the
+	# kernel runs in a workqueue after the last process left: wait for it.
+	poll_until 30 rmmod smtpgate 2>/dev/null || rmmod smtpgate
 }
 
 # insmod does not resolve dependencies: load them once.
