@@ -777,7 +777,6 @@ int sg_bans_flush(struct sg_net *sn)
 	struct sg_grave *grave;
 	unsigned int seen = 0;
 	struct sg_ban *ban;
-	bool again = true;
 
 	mutex_lock(&b->lock);
 	grave = sg_grave_new(max(b->count, 1U));
@@ -786,17 +785,22 @@ int sg_bans_flush(struct sg_net *sn)
 		return -ENOMEM;
 	}
 	sg_lens_withdraw(b);
-	while (again) {
-		again = false;
+	/*
+	 * Removing under the walker makes it skip bans, and a resize moves
+	 * them to the next table: walk again until none is left.  Between
+	 * walks the CPU goes, so that a resize under way can finish (the
+	 * walks saw its future table until it did, and spun).  Adds wait for
+	 * the mutex, so the count only falls.
+	 */
+	while (atomic_read(&b->table.nelems)) {
 		rhashtable_walk_enter(&b->table, &iter);
 		rhashtable_walk_start(&iter);
 		while ((ban = rhashtable_walk_next(&iter))) {
-			if (IS_ERR(ban)) {
-				again = true;	/* resized: walk once more */
-				continue;
-			}
-			rhashtable_remove_fast(&b->table, &ban->node,
-					       sg_ban_params);
+			if (IS_ERR(ban))
+				continue;	/* resized: on to the next table */
+			if (rhashtable_remove_fast(&b->table, &ban->node,
+						   sg_ban_params))
+				continue;	/* seen twice across a resize */
 			sg_ban_release(b, ban);
 			sg_grave_bury(grave, ban);
 			if (!(++seen % SG_WALK_SLICE)) {
@@ -807,6 +811,7 @@ int sg_bans_flush(struct sg_net *sn)
 		}
 		rhashtable_walk_stop(&iter);
 		rhashtable_walk_exit(&iter);
+		cond_resched();
 	}
 	WRITE_ONCE(b->flushes, b->flushes + 1);
 	sg_event_flush(sn, grave->n);

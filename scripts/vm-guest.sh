@@ -305,7 +305,32 @@ kmemleak_scan() {
 	echo scan >"$KMEMLEAK"
 	sleep 5
 	echo scan >"$KMEMLEAK"
-	cat "$KMEMLEAK"
+	kmemleak_known <"$KMEMLEAK"
+}
+
+# Drops the reports of the kernel's own leaks, named here one by one, each
+# logged once.  6.1's sysfs_slab_add() returns without kobject_put() when
+# kobject_init_and_add() fails, leaking the name kobject_set_name_vargs()
+# kstrdup'ed: faults.sh fails that allocation under the module's
+# kmem_cache_create(), so the backtrace names smtpgate, but the leak is
+# slub's (6.12 puts the kobject).
+kmemleak_known() {
+	# shellcheck disable=SC2016 # an awk program
+	"${AWK[@]}" '
+		function flush() {
+			if (rec == "")
+				return
+			if (rec ~ /sysfs_slab_add/ && rec ~ /kobject_set_name_vargs/) {
+				if (!logged[head]++)
+					printf "# vm: a known 6.1 slub leak (kobject name on a failed sysfs_slab_add), not counted: %s\n", head > "/dev/stderr"
+			} else {
+				printf "%s", rec
+			}
+			rec = ""
+		}
+		/^unreferenced object/ { flush(); head = $0 }
+		{ rec = rec $0 "\n" }
+		END { flush() }'
 }
 
 # Reads kmemleak reports on stdin and prints the ones not seen before whose

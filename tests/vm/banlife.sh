@@ -9,6 +9,8 @@
 #            had just freed; with freed slab poisoned it stopped early,
 #            leaving bans behind with the count reset, and the next unban
 #            underflowed it).  One bans-flushed event names the instance.
+#   resize   20,000 bans loaded and flushed, 12 times, on one CPU: each
+#            flush returns (one used to spin on a resize under way).
 #   refused  a batch the kernel refuses (a prefix named twice) while the
 #            spambot floods: not one of its packets is dropped as banned,
 #            as the refused batch never was a ban (its bans used to be
@@ -95,6 +97,33 @@ test_flush() {
 	check "stats: 0 bans" is 0 stat_of .bans
 }
 
+# Flushes while the table resizes: 20,000 bans loaded and flushed at once,
+# rounds in a row, all on one CPU so that the resize's worker waits on the
+# flush.  The flush used to walk the old table again and again, never
+# letting the CPU go, while the resize it waited for could not finish: an
+# RCU stall, then a soft lockup (found by nlfuzz.sh).
+test_flush_resizing() {
+	local f=$NET_DIR/resize.txt i rounds=12 pid ok=0
+	echo "# -- $rounds flushes of 20,000 bans while the table resizes"
+	for ((i = 1; i <= 20000; i++)); do
+		printf '2001:db8:e::%x 1h all resize\n' "$i"
+	done >"$f"
+	for ((i = 0; i < rounds; i++)); do
+		taskset -c 1 "$CTL" -n "$NET_GW_NS" load "$f" --quiet >/dev/null &&
+			taskset -c 1 "$CTL" -n "$NET_GW_NS" flush &
+		pid=$!
+		# A stuck flush cannot be killed: tell, and stop here.
+		if ! poll_until 60 bash -c "! kill -0 $pid 2>/dev/null"; then
+			tap_fail "round $i: load and flush return within 60 s"
+			return
+		fi
+		wait "$pid" && ok=$((ok + 1))
+	done
+	check "$rounds rounds of load and flush: each returned, each succeeded" \
+		is "$rounds" echo "$ok"
+	check "stats: no ban left" is 0 stat_of .bans
+}
+
 # ---- refused batches under a flood -------------------------------------------
 
 flood() {
@@ -167,7 +196,7 @@ test_expiry() {
 
 [ "$(id -u)" = 0 ] || ksft_skip "needs root (run it with scripts/vm-run.sh)"
 [ -f "${SMTPGATE_KO:-}" ] || ksft_skip "no module (SMTPGATE_KO=${SMTPGATE_KO:-})"
-require_cmd ip jq insmod rmmod
+require_cmd ip jq insmod rmmod taskset
 [ -x "$CTL" ] && [ -x "$SGLOAD" ] && [ -x "$SGCRAFT" ] ||
 	ksft_skip "userspace tools not built (make -C userspace)"
 trap cleanup EXIT
@@ -179,6 +208,7 @@ ctl policy set internal="$LAN4,$LAN6" action=log ||
 mon_start || ksft_fail "smtpgatectl monitor does not start"
 
 test_flush
+test_flush_resizing
 test_refused
 test_expiry
 tap_summary

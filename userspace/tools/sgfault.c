@@ -115,6 +115,13 @@ static void lines_add(struct lines *l, const char *s)
 	l->v[l->n++] = strdup(s);
 }
 
+/* Forgets the lines of an interrupted listing. */
+static void lines_free(struct lines *l)
+{
+	while (l->n)
+		free(l->v[--l->n]);
+}
+
 static void lines_flush(struct lines *l, FILE *f)
 {
 	size_t i;
@@ -203,8 +210,18 @@ static char *state(struct sgnl *h, uint32_t *generation)
 			pol.max_bans, pol.inspect_queue, pol.inspect_bytes,
 			pol.trap_port);
 	}
-	/* A dump interrupted by nothing we do would be a finding too. */
-	ret = sgnl_ban_list(h, on_ban, &l);
+	/*
+	 * A resize of the table under the walker interrupts the dump, and a
+	 * failed allocation in the request can leave one pending (the
+	 * rhashtable's worker retries it): read again, as smtpgatectl does.
+	 * Interrupted five times in a row would be a finding.
+	 */
+	for (i = 0; i < 5; i++) {
+		lines_free(&l);
+		ret = sgnl_ban_list(h, on_ban, &l);
+		if (ret != -EINTR)
+			break;
+	}
 	fprintf(b.f, "bans: %d\n", ret);
 	lines_flush(&l, b.f);
 	ret = sgnl_host_list(h, false, on_host, &l);
