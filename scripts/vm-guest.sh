@@ -208,11 +208,27 @@ test_path() {
 	esac
 }
 
+# A test not done a minute after its timeout's SIGKILL has a process stuck
+# in the kernel, where no signal reaches (and holding the output pipe): the
+# run cannot go on, and waiting would hold the host until its own, far
+# later, timeout.  Shows the blocked tasks and powers off; vm-run.sh
+# reports this test and the rest not ok.
+stuck_watch() # NAME
+{
+	sleep $((TIMEOUT + 70))
+	log "$1: stuck in the kernel 60 s past its SIGKILL: blocked tasks, then power off"
+	echo w >/proc/sysrq-trigger
+	sleep 2
+	dmesg | tail -n 300 | sed 's/^/#   /'
+	dmesg >"$SG_OUT/dmesg.log" 2>&1
+	power_off
+}
+
 # Runs test number $1, path $2, and prints its TAP result line.  Returns
 # non-zero when the test did not pass or skip cleanly.
 run_one() {
 	local n=$1 name=$2 path out rc status=ok directive='' leaked
-	local lines0 taint0 netns0 start splats taint_new
+	local lines0 taint0 netns0 start splats taint_new dog
 	path=$(test_path "$name")
 	# A test from outside the repo was copied to the share: name it short.
 	case $name in /*) name=${name##*/} ;; esac
@@ -231,6 +247,8 @@ run_one() {
 		# the test leaves running in that group when it exits is killed
 		# too: an orphan holding the pipe would stall the run until it
 		# exits on its own (a `sleep 1000` once cost 17 minutes).
+		stuck_watch "$name" &
+		dog=$!
 		(cd "$REPO" || exit 1
 		 timeout -k 10 "$TIMEOUT" "$path" &
 		 pid=$!
@@ -242,6 +260,7 @@ run_one() {
 		 fi
 		 exit "$trc") </dev/null 2>&1 | tee "$out" | indent
 		rc=${PIPESTATUS[0]}
+		kill "$dog" 2>/dev/null
 	fi
 
 	case $rc in
