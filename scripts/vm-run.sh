@@ -168,6 +168,12 @@ qemu_args() {
 	local append="console=ttyS0 quiet loglevel=3 panic=-1 log_buf_len=4M"
 	append+=" ${VM_APPEND:-}"
 	append+=" rcupdate.rcu_cpu_stall_timeout=60 watchdog_thresh=30"
+	# A stall or a soft lockup can leave no CPU to the guest's own
+	# watchdog: panic then, printing the whole kernel log (panic_print
+	# bit 5, the backtraces included), and QEMU exits at once instead of
+	# at the run's timeout, hours later.
+	append+=" softlockup_panic=1 sysctl.kernel.panic_on_rcu_stall=1"
+	append+=" panic_print=0x20"
 	# Own slab caches: a module's leaked objects then show in slabinfo and
 	# make kmem_cache_destroy() complain, instead of hiding in a merged one.
 	append+=" slab_nomerge"
