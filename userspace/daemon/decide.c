@@ -77,7 +77,7 @@ struct sgd_offence *offence_record(const struct sgd_config *c,
 	struct sgd_offence *o;
 	bool created;
 
-	o = ptab_get(&s->offences, p, &created);
+	o = store_offence_get(s, p, &created);
 	if (!o)
 		return NULL;
 	if (!created && offence_decayed(c, o, now))
@@ -85,7 +85,6 @@ struct sgd_offence *offence_record(const struct sgd_config *c,
 	if (o->count < UINT32_MAX)
 		o->count++;
 	o->last = now;
-	s->dirty = true;
 	return o;
 }
 
@@ -491,7 +490,7 @@ static void ban_ended(struct sgd *d, const struct sgnl_ban *kb, bool expired)
 	/* Lifted early: the clean period starts now. */
 	if (o && o->clean_from > now) {
 		o->clean_from = now;
-		d->store.dirty = true;
+		store_offence_changed(&d->store, o);
 	}
 	d->cnt.unbans++;
 	kv_init(&kv);
@@ -537,8 +536,10 @@ static void bans_flushed(struct sgd *d, const struct sgnl_stats *st)
 	for (i = 0; i < s->offences.n; i++) {
 		struct sgd_offence *o = ptab_at(&s->offences, i);
 
-		if (o->clean_from > now)
+		if (o->clean_from > now) {
 			o->clean_from = now;
+			store_offence_changed(s, o);
+		}
 	}
 	s->kinstance = st->instance;
 	s->kflushes = st->flushes;
@@ -706,6 +707,7 @@ static int kernel_into_store(struct sgd *d, const struct kbans *k,
 
 	for (i = 0; i < k->n; i++) {
 		struct sgd_ban *b = ptab_find(&d->store.bans, &k->v[i].prefix);
+		struct sgd_ban was;
 
 		if (!ptab_get(seen, &k->v[i].prefix, NULL))
 			return -ENOMEM;
@@ -717,9 +719,14 @@ static int kernel_into_store(struct sgd *d, const struct kbans *k,
 				return -ENOMEM;
 			(*added)++;
 		}
+		was = *b;
 		copy_ban(b, &k->v[i], now);
 		b->pending = false;
-		d->store.dirty = true;
+		/* Only what differs goes to the journal: a restart with a
+		 * million bans the kernel kept writes next to nothing. */
+		if (was.scope != b->scope || was.expires != b->expires ||
+		    was.created != b->created || strcmp(was.reason, b->reason))
+			store_ban_changed(&d->store, b);
 	}
 	return 0;
 }

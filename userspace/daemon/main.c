@@ -2,6 +2,7 @@
 /*
  * smtpgated [-f] [-c FILE]
  * smtpgated --check-config [-c FILE]
+ * smtpgated --dump-state [-c FILE]
  *
  * Start: the configuration is read (any error ends the start), the state
  * directory locked and its file read, the policy pushed to the kernel, the
@@ -20,10 +21,15 @@
  * file with errors, or a policy the kernel refuses, is logged with its
  * reasons and changes nothing.  SIGTERM ends the daemon; the bans stay in
  * the kernel, which enforces them alone.
+ *
+ * --dump-state prints what the state directory holds (the snapshot with
+ * its journal replayed) as one snapshot's text, read-only and without the
+ * lock, so beside a running daemon too: what a restart would load.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -50,10 +56,12 @@
 static const char usage_text[] =
 	"Usage: smtpgated [-f] [-c FILE]\n"
 	"       smtpgated --check-config [-c FILE]\n"
+	"       smtpgated --dump-state [-c FILE]\n"
 	"\n"
 	"  -c, --config FILE   configuration (default " SGD_CONFIG_PATH ")\n"
 	"  -f, --foreground    do not detach; log to stderr too\n"
 	"      --check-config  validate the configuration and exit (0: valid)\n"
+	"      --dump-state    print the saved state (snapshot and journal)\n"
 	"  -h, --help          this text\n"
 	"  -V, --version       the version\n";
 
@@ -61,6 +69,7 @@ struct opts {
 	const char *config;
 	bool foreground;
 	bool check;
+	bool dump;
 };
 
 struct timers {
@@ -414,6 +423,12 @@ static int open_store(struct sgd *d)
 	}
 	if (ret > 0)
 		log_msg(LOG_CRIT, "state: %s", msg);
+	else if (msg[0])
+		log_msg(LOG_WARNING, "state: %s", msg);
+	log_msg(LOG_INFO, "state: %zu bans, %zu offences from %s (generation "
+		"%" PRIu64 ") and %" PRIu64 " journal records",
+		d->store.bans.n, d->store.offences.n, d->store.path,
+		d->store.gen, d->store.jrecords);
 	return 0;
 }
 
@@ -667,6 +682,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "check-config", no_argument, NULL, 'C' },
+		{ "dump-state", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -684,6 +700,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'C':
 			o->check = true;
+			break;
+		case 'D':
+			o->dump = true;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -704,6 +723,33 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* --dump-state: read-only, so no lock; a save meanwhile is a torn tail. */
+static int dump_state(const struct sgd_config *cfg)
+{
+	struct sgd_store s;
+	char msg[4608];
+	int ret;
+
+	if (store_init(&s, cfg->state_dir)) {
+		fputs("smtpgated: out of memory\n", stderr);
+		return 1;
+	}
+	s.readonly = true;
+	ret = store_load(&s, msg, sizeof(msg));
+	if (ret < 0) {
+		fprintf(stderr, "smtpgated: %s\n", msg);
+	} else {
+		if (msg[0])
+			fprintf(stderr, "smtpgated: %s\n", msg);
+		ret = store_dump(&s, stdout);
+		if (ret)
+			fprintf(stderr, "smtpgated: cannot write: %s\n",
+				strerror(-ret));
+	}
+	store_free(&s);
+	return ret ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct sgd d = { 0 };
@@ -715,11 +761,15 @@ int main(int argc, char **argv)
 		return 2;
 	d.config_path = o.config;
 	d.cfg = load_config(o.config, report_stderr, &errors);
-	if (o.check || !d.cfg) {
+	if (o.check || o.dump || !d.cfg) {
+		int ret = errors ? 1 : 0;
+
+		if (d.cfg && o.dump)
+			ret = dump_state(d.cfg);
 		if (d.cfg)
 			config_free(d.cfg);
 		free(d.cfg);
-		return errors ? 1 : 0;
+		return ret;
 	}
 	if (!o.foreground && !getenv("NOTIFY_SOCKET")) {
 		ready = detach();
@@ -734,6 +784,7 @@ int main(int argc, char **argv)
 	 */
 	log_open(o.foreground || ready >= 0);
 	d.store.lock_fd = -1;
+	d.store.jfd = -1;
 	sasl_init(&d.sasl);
 	trap_init(&d.trap);
 	sfd = signals(&set);

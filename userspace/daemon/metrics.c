@@ -128,6 +128,13 @@ static void daemon_counters(struct out *o, const struct sgd_counters *c,
 	       "Hosts with an offence history.", s->offences.n);
 	metric(o, "smtpgated_state_save_errors_total", "counter",
 	       "Failed writes of the state file.", s->save_errors);
+	metric(o, "smtpgated_state_journal_bytes", "gauge",
+	       "Bytes of the state journal (compacted past the snapshot's).",
+	       s->jsize);
+	metric(o, "smtpgated_state_compactions_total", "counter",
+	       "Snapshots of the whole state written.", s->compactions);
+	metric(o, "smtpgated_state_written_bytes_total", "counter",
+	       "Bytes written to the state files.", s->bytes_written);
 	metric(o, "smtpgated_reloads_total", "counter",
 	       "Configuration reloads (SIGHUP) applied.", c->reloads);
 	metric(o, "smtpgated_reload_errors_total", "counter",

@@ -6,7 +6,7 @@
  *   config.c     smtpgate.conf (Postfix main.cf syntax), every error with
  *                file:line and the key
  *   store.c      the state under state_dir: bans and offence history,
- *                written atomically; prefix-keyed tables
+ *                a snapshot and a journal of changes; prefix-keyed tables
  *   decide.c     flag -> ban with escalation and decay; the kernel's ban
  *                events; reconciling store and kernel
  *   hooks.c      on_flag/on_ban/on_unban commands, with a timeout
@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -33,6 +34,7 @@
 #define SGD_CONFIG_PATH		"/etc/smtpgate/smtpgate.conf"
 #define SGD_STATE_DIR		"/var/lib/smtpgate"
 #define SGD_STATE_FILE		"smtpgated.state"
+#define SGD_JOURNAL_FILE	"smtpgated.journal"
 #define SGD_MAX_ALLOWLIST	4096
 #define SGD_SASL_MAX_THRESHOLD	100
 /* Postfix's syslog_name: the tag of smtpd's lines is NAME[/SERVICE]/smtpd. */
@@ -173,8 +175,17 @@ struct sgd_offence {
 	uint64_t clean_from;	/* when its last ban ended, or will end */
 };
 
+/* What a save must write for one prefix (struct sgd_change.what). */
+#define STORE_CH_BAN		0x1
+#define STORE_CH_OFFENCE	0x2
+
+struct sgd_change {
+	struct sg_prefix prefix;
+	uint8_t what;
+};
+
 struct sgd_store {
-	char *dir, *path, *tmp;
+	char *dir, *path, *tmp, *jpath, *jtmp;
 	int lock_fd;
 	struct ptab bans;	/* struct sgd_ban */
 	struct ptab offences;	/* struct sgd_offence */
@@ -188,16 +199,51 @@ struct sgd_store {
 	 */
 	uint64_t kinstance;
 	uint32_t kflushes;
+
+	/*
+	 * The journal (store.c's top comment): the prefixes changed since
+	 * the last save, what is on disk, and why the next save must rewrite
+	 * everything instead of appending.
+	 */
+	struct ptab changes;	/* struct sgd_change */
+	uint64_t saved_kinstance;
+	uint32_t saved_kflushes;
+	int jfd;		/* open for appends; -1: none yet */
+	uint64_t jsize;		/* its bytes, whole records only */
+	uint64_t gen;		/* the snapshot's generation */
+	uint64_t snap_size;	/* the snapshot's bytes; 0: no snapshot */
+	uint64_t compact_at;	/* journal size that triggers a compaction */
+	bool have_snapshot;
+	bool need_compact;
+	bool readonly;		/* load only: never truncate, move or delete */
+	/* For metrics and the benchmark. */
+	uint64_t appends, compactions, bytes_written;
+	uint64_t jrecords;	/* records replayed by the last load */
+	uint64_t torn_bytes;	/* torn tail dropped by the last load */
 };
 
 int store_init(struct sgd_store *s, const char *dir);
 void store_free(struct sgd_store *s);
 int store_lock(struct sgd_store *s, char *err, size_t len);
-/* 0: loaded (or nothing yet); 1: corrupt, moved aside; <0: error. */
+/*
+ * 0: loaded (or nothing yet; @msg may say what was repaired, a torn
+ * journal tail); 1: corrupt, moved aside, @msg says what; <0: error.
+ */
 int store_load(struct sgd_store *s, char *msg, size_t len);
+/* Appends what changed to the journal, or compacts (below). */
 int store_save(struct sgd_store *s, uint64_t now, char *err, size_t len);
+/* Rewrites the snapshot whole and starts an empty journal. */
+int store_compact(struct sgd_store *s, uint64_t now, char *err, size_t len);
+/* The state (snapshot and journal, as loaded) as one snapshot's text. */
+int store_dump(struct sgd_store *s, FILE *f);
 struct sgd_ban *store_ban_put(struct sgd_store *s, const struct sg_prefix *p);
 void store_ban_del(struct sgd_store *s, struct sgd_ban *b);
+/* @b or @o, already in the store, was changed in place. */
+void store_ban_changed(struct sgd_store *s, const struct sgd_ban *b);
+void store_offence_changed(struct sgd_store *s, const struct sgd_offence *o);
+/* ptab_get() on the offences, the change noted. */
+struct sgd_offence *store_offence_get(struct sgd_store *s,
+				      const struct sg_prefix *p, bool *created);
 
 /* ---- hooks.c ----------------------------------------------------------- */
 

@@ -897,7 +897,7 @@ TEST_F(store, failed_save_keeps_the_old_file)
 	/* The temporary file cannot be created: a directory is in the way. */
 	ASSERT_EQ(0, mkdir(self->s.tmp, 0700));
 	add_ban(&self->s, "192.0.2.67", SMTPGATE_SCOPE_ALL, 0, "two");
-	EXPECT_EQ(-EISDIR, store_save(&self->s, now_unix(), msg, sizeof(msg)));
+	EXPECT_EQ(-EISDIR, store_compact(&self->s, now_unix(), msg, sizeof(msg)));
 	snprintf(want, sizeof(want), "cannot create %s: Is a directory",
 		 self->s.tmp);
 	EXPECT_STREQ(want, msg);
@@ -972,7 +972,7 @@ TEST_F(store, corrupt_files_are_moved_aside)
 {
 	static const struct { const char *text, *why; unsigned int line; } cases[] = {
 		{ "", "empty file", 1 },
-		{ "hello\n", "not a smtpgated state file (version 1)", 1 },
+		{ "hello\n", "not a smtpgated state file (version 1 or 2)", 1 },
 		{ "smtpgated-state 1\nban 192.0.2.66/32 all 0 0 x\n",
 		  "no end line (truncated?)", 3 },
 		{ "smtpgated-state 1\nban 192.0.2.66/32 all 0 0 x\nend 1 0",
@@ -980,21 +980,21 @@ TEST_F(store, corrupt_files_are_moved_aside)
 		{ "smtpgated-state 1\nban 192.0.2.66/32 all 0 0 x\nend 2 0\n",
 		  "the end line's counts do not match the records", 3 },
 		{ "smtpgated-state 1\nban 192.0.2.66/33 all 0 0 x\nend 1 0\n",
-		  "bad prefix", 2 },
+		  "bad PREFIX", 2 },
 		{ "smtpgated-state 1\nban 192.0.2.1/24 all 0 0 x\nend 1 0\n",
-		  "bad prefix", 2 },
+		  "bad PREFIX", 2 },
 		{ "smtpgated-state 1\nban 192.0.2.66/32 most 0 0 x\nend 1 0\n",
-		  "bad scope", 2 },
+		  "bad SCOPE", 2 },
 		{ "smtpgated-state 1\nban 192.0.2.66/32 all -5 0 x\nend 1 0\n",
-		  "bad time", 2 },
+		  "bad EXPIRES", 2 },
 		{ "smtpgated-state 1\nban 192.0.2.66/32 all 0 0 a%zz\nend 1 0\n",
-		  "bad reason", 2 },
+		  "bad REASON", 2 },
 		{ "smtpgated-state 1\nban 192.0.2.66/32 all 0 0\nend 1 0\n",
 		  "a ban line has 6 fields", 2 },
 		{ "smtpgated-state 1\nban 192.0.2.66/32 all 0 0 x\nban 192.0.2.66/32 smtp 0 0 y\nend 2 0\n",
 		  "the prefix has a ban already", 3 },
 		{ "smtpgated-state 1\noffence 192.0.2.66/32 0 1 2\nend 0 1\n",
-		  "bad count", 2 },
+		  "bad COUNT", 2 },
 		{ "smtpgated-state 1\nbanana\nend 0 0\n", "unknown record", 2 },
 		{ "smtpgated-state 1\nkernel 0 0\nend 0 0\n",
 		  "bad kernel line", 2 },
@@ -1002,6 +1002,14 @@ TEST_F(store, corrupt_files_are_moved_aside)
 		  "a second kernel line", 3 },
 		{ "smtpgated-state 1\nend 0 0\nban 192.0.2.66/32 all 0 0 x\n",
 		  "text after the end line", 3 },
+		{ "smtpgated-state 1\nban 192.0.2.66/32 all 0 x x\nend 1 0\n",
+		  "bad CREATED", 2 },
+		{ "smtpgated-state 1\noffence 192.0.2.66/32 1 1 -2\nend 0 1\n",
+		  "bad CLEAN_FROM", 2 },
+		{ "smtpgated-state 2\nban 192.0.2.66/32 all 0 0 x\nend 1 0\n",
+		  "no generation line after the version", 2 },
+		{ "smtpgated-state 2\ngeneration 0\nend 0 0\n",
+		  "no generation line after the version", 2 },
 	};
 	char msg[1024], want[1024], aside[600];
 	size_t i;
@@ -1058,14 +1066,20 @@ TEST_F(store, kernel_instance_roundtrip)
 	self->s.kinstance = 0x8000000000000001ULL;
 	self->s.kflushes = 3;
 	ASSERT_EQ(0, store_save(&self->s, now_unix(), msg, sizeof(msg)));
-	EXPECT_NE(NULL, strstr(slurp(self->path),
+	/* A change of its own: appended to the journal, the snapshot as it was. */
+	EXPECT_NE(NULL, strstr(slurp(self->s.jpath),
 			       "kernel 9223372036854775809 3\n"));
+	EXPECT_EQ(NULL, strstr(slurp(self->path), "kernel "));
 	self->s.kinstance = 7;
 	ASSERT_EQ(0, store_load(&self->s, msg, sizeof(msg))) TH_LOG("%s", msg);
 	EXPECT_EQ(0x8000000000000001ULL, self->s.kinstance);
 	EXPECT_EQ(3U, self->s.kflushes);
 	EXPECT_EQ(1U, self->s.bans.n);
+	ASSERT_EQ(0, store_compact(&self->s, now_unix(), msg, sizeof(msg)));
+	EXPECT_NE(NULL, strstr(slurp(self->path),
+			       "kernel 9223372036854775809 3\n"));
 	/* A file without one (older smtpgated): instance unknown. */
+	unlink(self->s.jpath);
 	spit(self->path, "smtpgated-state 1\nend 0 0\n", "w");
 	ASSERT_EQ(0, store_load(&self->s, msg, sizeof(msg)));
 	EXPECT_EQ(0U, self->s.kinstance);
