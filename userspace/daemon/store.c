@@ -927,6 +927,7 @@ struct reader {
 	size_t nbans, noff;
 	bool magic, gen, end, kernel;
 	bool journal;		/* a record: lines replace, unban deletes */
+	bool dry;		/* a record's lines checked, not yet applied */
 	char why[160];
 };
 
@@ -973,6 +974,8 @@ static int read_ban(struct reader *r, char **w, int nw)
 		return bad(r, "bad CREATED");
 	if (reason_decode(w[5], nb.reason, sizeof(nb.reason)))
 		return bad(r, "bad REASON");
+	if (r->dry)
+		return 0;
 	b = ptab_get(&r->s->bans, &nb.prefix, &created);
 	if (!b)
 		return bad(r, "out of memory");
@@ -1000,6 +1003,8 @@ static int read_offence(struct reader *r, char **w, int nw)
 		return bad(r, "bad LAST");
 	if (read_u64(w[4], &no.clean_from))
 		return bad(r, "bad CLEAN_FROM");
+	if (r->dry)
+		return 0;
 	o = ptab_get(&r->s->offences, &no.prefix, &created);
 	if (!o)
 		return bad(r, "out of memory");
@@ -1020,6 +1025,8 @@ static int read_gone(struct reader *r, struct ptab *t, char **w, int nw)
 		return bad(r, "an unban or unoffence line has 2 fields");
 	if (read_prefix(r, w[1], &p))
 		return -EINVAL;
+	if (r->dry)
+		return 0;
 	rec = ptab_find(t, &p);
 	if (rec)
 		ptab_del(t, rec);
@@ -1035,6 +1042,8 @@ static int read_kernel(struct reader *r, char **w, int nw)
 	if (nw != 3 || read_u64(w[1], &inst) || !inst ||
 	    read_u64(w[2], &fl) || fl > UINT32_MAX)
 		return bad(r, "bad kernel line");
+	if (r->dry)
+		return 0;
 	r->s->kinstance = inst;
 	r->s->kflushes = fl;
 	r->kernel = true;
@@ -1305,20 +1314,35 @@ static bool valid_after(const char *buf, size_t size, size_t off)
 	return false;
 }
 
-/* Applies one record's lines; @r->line counts them, for the message. */
-static int rec_apply(struct reader *r, char *p, size_t plen)
+/* One pass over a record's lines; @r->line counts them, for the message. */
+static int rec_pass(struct reader *r, const char *p, size_t plen)
 {
-	char *end = p + plen, *nl;
+	const char *end = p + plen, *nl;
+	char line[LINE_MAX_LEN];
 
 	for (r->line = 1; p < end; p = nl + 1, r->line++) {
 		nl = memchr(p, '\n', end - p);
-		*nl = '\0';
-		if (strlen(p) != (size_t)(nl - p))
+		if ((size_t)(nl - p) >= sizeof(line))
+			return bad(r, "a line too long");
+		memcpy(line, p, nl - p);
+		line[nl - p] = '\0';
+		if (strlen(line) != (size_t)(nl - p))
 			return bad(r, "a NUL byte");
-		if (read_jline(r, p))
+		if (read_jline(r, line))
 			return -EINVAL;
 	}
 	return 0;
+}
+
+/* A record is applied whole or not at all, as it was saved. */
+static int rec_apply(struct reader *r, const char *p, size_t plen)
+{
+	int ret;
+
+	r->dry = true;
+	ret = rec_pass(r, p, plen);
+	r->dry = false;
+	return ret ?: rec_pass(r, p, plen);
 }
 
 /* "smtpgated-journal 1 GEN\n" */
@@ -1427,7 +1451,7 @@ static int journal_load(struct sgd_store *s, int fd, char *msg, size_t len)
 		}
 		if (why)
 			break;
-		if (rec_apply(&r, (char *)p, plen)) {
+		if (rec_apply(&r, p, plen)) {
 			snprintf(msg, len, "%s: offset %zu (the record's line "
 				 "%u): %s", s->jpath, off, r.line, r.why);
 			ret = journal_aside(s, msg, len, "keeping the snapshot "

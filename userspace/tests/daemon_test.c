@@ -824,6 +824,102 @@ static void add_ban(struct sgd_store *s, const char *p, uint8_t scope,
 	snprintf(b->reason, sizeof(b->reason), "%s", reason);
 }
 
+static int cmp_line(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The state as its sorted lines, generation left out: equal for equal
+ * states whatever order the tables hold them in (a replay deletes and
+ * adds in another order than the daemon did).
+ */
+static char *canon(struct sgd_store *s)
+{
+	char *text = NULL, **v, *line, *save, *out;
+	size_t len = 0, n = 0, i, o = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f || store_dump(s, f))
+		abort();
+	fclose(f);
+	v = calloc(len / 2 + 2, sizeof(*v));
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (strncmp(line, "generation ", 11))
+			v[n++] = line;
+	qsort(v, n, sizeof(*v), cmp_line);
+	out = malloc(len + 1);
+	for (i = 0; i < n; i++)
+		o += sprintf(out + o, "%s\n", v[i]);
+	out[o] = '\0';
+	free(v);
+	free(text);
+	return out;
+}
+
+/* A file's bytes, NULs and all. */
+static char *slurpn(const char *path, size_t *n)
+{
+	struct stat st;
+	char *buf;
+	FILE *f = fopen(path, "r");
+
+	if (!f || fstat(fileno(f), &st))
+		abort();
+	buf = malloc(st.st_size + 1);
+	*n = fread(buf, 1, st.st_size, f);
+	buf[*n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void spitn(const char *path, const char *buf, size_t n)
+{
+	FILE *f;
+
+	unlink(path);
+	f = fopen(path, "w");
+	if (!f || fwrite(buf, 1, n, f) != n)
+		abort();
+	fclose(f);
+}
+
+static off_t file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? -1 : st.st_size;
+}
+
+/* CRC32C bit by bit: a reference for store.c's sliced one. */
+static uint32_t crc32c_ref(const char *p, size_t n)
+{
+	uint32_t c = ~0u;
+	int k;
+
+	while (n--) {
+		c ^= (unsigned char)*p++;
+		for (k = 0; k < 8; k++)
+			c = c & 1 ? c >> 1 ^ 0x82f63b78 : c >> 1;
+	}
+	return ~c;
+}
+
+/* The file a corrupt one was moved aside to, "" if none. */
+static void find_aside(const char *dir, const char *name, char *out, size_t len)
+{
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	out[0] = '\0';
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, name, strlen(name)) &&
+		    strstr(e->d_name, ".corrupt-"))
+			snprintf(out, len, "%s/%s", dir, e->d_name);
+	closedir(d);
+}
+
 TEST_F(store, roundtrip)
 {
 	char msg[512];
@@ -910,16 +1006,58 @@ TEST_F(store, failed_save_keeps_the_old_file)
 	EXPECT_EQ(2U, self->s.bans.n);
 }
 
+/* State A: 3000 bans of scope smtp; state B: the first 1000 of them, all. */
+static void state_a(struct sgd_store *s)
+{
+	char ip[32];
+	int i;
+
+	for (i = 0; i < 3000; i++) {
+		snprintf(ip, sizeof(ip), "10.%d.%d.1", i / 256, i % 256);
+		add_ban(s, ip, SMTPGATE_SCOPE_SMTP, 0, "state a");
+	}
+}
+
+static void state_b(struct sgd_store *s)
+{
+	struct sg_prefix k;
+	char ip[32];
+	int i;
+
+	for (i = 0; i < 3000; i++) {
+		snprintf(ip, sizeof(ip), "10.%d.%d.1", i / 256, i % 256);
+		if (i < 1000) {
+			add_ban(s, ip, SMTPGATE_SCOPE_ALL, 0, "state b");
+			continue;
+		}
+		k = pfx(ip);
+		if (ptab_find(&s->bans, &k))
+			store_ban_del(s, ptab_find(&s->bans, &k));
+	}
+}
+
 /*
- * SIGKILL at any moment: a child saves two different states in turn, as
- * fast as it can; it is killed at random points, and each time the file
- * must be one whole state or the other.
+ * SIGKILL at any moment: a child turns the state from A to B and back, a
+ * save after each turn (journal records of 3000 changes, and compactions
+ * when the journal outgrows the snapshot), as fast as it can; it is killed
+ * at random points, and each time the state loaded must be exactly A or
+ * exactly B, never a mix.
  */
-TEST_F(store, sigkill_never_leaves_a_torn_file)
+TEST_F(store, sigkill_never_leaves_a_torn_state)
 {
 	unsigned int seed = 7, round, seen[2] = { 0 };
-	char msg[512];
+	struct sgd_store a, b;
+	char msg[1024], *want[2], *got;
 
+	store_init(&a, self->dir);
+	store_init(&b, self->dir);
+	state_a(&a);
+	state_a(&b);
+	state_b(&b);
+	want[0] = canon(&a);
+	want[1] = canon(&b);
+	store_free(&a);
+	store_free(&b);
 	for (round = 0; round < 40; round++) {
 		int ready[2];
 		pid_t pid;
@@ -929,24 +1067,18 @@ TEST_F(store, sigkill_never_leaves_a_torn_file)
 		pid = fork();
 		ASSERT_GE(pid, 0);
 		if (pid == 0) {
-			struct sgd_store a, b;
-			char ip[32];
-			int i;
-
 			store_init(&a, self->dir);
-			store_init(&b, self->dir);
-			for (i = 0; i < 3000; i++) {
-				snprintf(ip, sizeof(ip), "10.%d.%d.1", i / 256, i % 256);
-				add_ban(&a, ip, SMTPGATE_SCOPE_SMTP, 0, "state a");
-				if (i < 1000)
-					add_ban(&b, ip, SMTPGATE_SCOPE_ALL, 0, "state b");
-			}
+			if (store_load(&a, msg, sizeof(msg)) < 0)
+				_exit(1);
+			state_a(&a);
 			/* One whole state first: there is always a file. */
-			store_save(&a, 1, msg, sizeof(msg));
+			store_compact(&a, 1, msg, sizeof(msg));
 			if (write(ready[1], "", 1) != 1)
 				_exit(1);
 			for (;;) {
-				store_save(&b, 1, msg, sizeof(msg));
+				state_b(&a);
+				store_save(&a, 1, msg, sizeof(msg));
+				state_a(&a);
 				store_save(&a, 1, msg, sizeof(msg));
 			}
 		}
@@ -959,13 +1091,17 @@ TEST_F(store, sigkill_never_leaves_a_torn_file)
 		waitpid(pid, NULL, 0);
 		ASSERT_EQ(0, store_load(&self->s, msg, sizeof(msg)))
 			TH_LOG("round %u: %s", round, msg);
-		ASSERT_TRUE(self->s.bans.n == 3000 || self->s.bans.n == 1000)
-			TH_LOG("round %u: %zu bans", round, self->s.bans.n);
-		seen[self->s.bans.n == 1000]++;
+		got = canon(&self->s);
+		ASSERT_TRUE(!strcmp(got, want[0]) || !strcmp(got, want[1]))
+			TH_LOG("round %u: %zu bans: %.300s", round, self->s.bans.n, got);
+		seen[!strcmp(got, want[1])]++;
+		free(got);
 	}
 	/* Both states were caught: the kills did land mid-stream. */
 	EXPECT_GT(seen[0], 0U);
 	EXPECT_GT(seen[1], 0U);
+	free(want[0]);
+	free(want[1]);
 }
 
 TEST_F(store, corrupt_files_are_moved_aside)
@@ -1164,6 +1300,474 @@ TEST_F(store, flush_event_drops_the_flushed_bans)
 		TH_LOG("%s", logged.text);
 	self->s = d.store;
 	log_set_sink(NULL, NULL);
+}
+
+/* ---- the journal ------------------------------------------------------------------------------ */
+
+static void ip_ban(struct sgd_store *s, int i, const char *reason)
+{
+	char ip[32];
+
+	snprintf(ip, sizeof(ip), "10.%d.%d.%d", i >> 16 & 255, i >> 8 & 255,
+		 i & 255);
+	add_ban(s, ip, SMTPGATE_SCOPE_SMTP, 0, reason);
+}
+
+/* Issue 11, item 6: a save writes what changed, whatever the state's size. */
+TEST_F(store, a_batch_appends_only_its_change)
+{
+	struct stat a, b;
+	uint64_t j0, w0;
+	char msg[512];
+	int i;
+
+	for (i = 0; i < 20000; i++)
+		ip_ban(&self->s, i, "rate,destinations offence 1");
+	/* The first save has no snapshot to add to: one is written. */
+	ASSERT_EQ(0, store_save(&self->s, now_unix(), msg, sizeof(msg)));
+	ASSERT_EQ(0, stat(self->path, &a));
+	EXPECT_GT(a.st_size, 20000 * 40);
+	EXPECT_EQ(1U, self->s.compactions);
+
+	j0 = self->s.jsize;
+	w0 = self->s.bytes_written;
+	add_ban(&self->s, "192.0.2.1", SMTPGATE_SCOPE_ALL, 0, "one");
+	ASSERT_EQ(0, store_save(&self->s, now_unix(), msg, sizeof(msg)));
+	EXPECT_LT(self->s.jsize - j0, 80U);
+	EXPECT_EQ(self->s.jsize - j0, self->s.bytes_written - w0);
+	EXPECT_NE(NULL, strstr(slurp(self->s.jpath),
+			       "\nban 192.0.2.1/32 all 0 1700000000 one\n"));
+	/* The snapshot untouched. */
+	ASSERT_EQ(0, stat(self->path, &b));
+	EXPECT_EQ(a.st_ino, b.st_ino);
+	EXPECT_EQ(a.st_size, b.st_size);
+	EXPECT_EQ(1U, self->s.compactions);
+
+	j0 = self->s.jsize;
+	for (i = 0; i < 100; i++)
+		ip_ban(&self->s, 1 << 20 | i, "x");
+	ASSERT_EQ(0, store_save(&self->s, now_unix(), msg, sizeof(msg)));
+	EXPECT_GT(self->s.jsize - j0, 100U * 30);
+	EXPECT_LT(self->s.jsize - j0, 100U * 50);
+	EXPECT_EQ(2U, self->s.appends);
+
+	/* Nothing changed: nothing written. */
+	j0 = self->s.jsize;
+	ASSERT_EQ(0, store_save(&self->s, now_unix(), msg, sizeof(msg)));
+	EXPECT_EQ(j0, self->s.jsize);
+	EXPECT_EQ(2U, self->s.appends);
+	EXPECT_EQ(self->s.jsize, (uint64_t)file_size(self->s.jpath));
+}
+
+/*
+ * Random bans, lifts, offences and kernel lines, saved in batches with
+ * compactions between: after every save, a load (snapshot, then the
+ * journal replayed) gives exactly the state in memory.
+ */
+TEST_F(store, snapshot_and_journal_replay_to_the_same_state)
+{
+	uint64_t now = now_unix();
+	unsigned int seed = 11;
+	struct sgd_store t;
+	struct sgd_offence *o;
+	struct sgd_ban *b;
+	struct sg_prefix k;
+	char msg[1024], ip[32], *want, *got;
+	int round, op;
+
+	ASSERT_EQ(0, store_init(&t, self->dir));
+	t.readonly = true;
+	for (round = 0; round < 60; round++) {
+		for (op = 0; op < 40; op++) {
+			snprintf(ip, sizeof(ip), "10.0.%u.%u",
+				 rand_r(&seed) % 4, rand_r(&seed) % 64);
+			k = pfx(ip);
+			b = ptab_find(&self->s.bans, &k);
+			switch (rand_r(&seed) % 6) {
+			case 0:
+			case 1:
+				add_ban(&self->s, ip, rand_r(&seed) % 2 ?
+					SMTPGATE_SCOPE_ALL : SMTPGATE_SCOPE_SMTP,
+					rand_r(&seed) % 3 ? now + 3600 :
+					rand_r(&seed) % 2 ? 0 : 1000,
+					rand_r(&seed) % 2 ? "a b%c" : "");
+				break;
+			case 2:
+				if (b)
+					store_ban_del(&self->s, b);
+				break;
+			case 3:
+				o = store_offence_get(&self->s, &k, NULL);
+				o->count++;
+				o->last = now + round;
+				o->clean_from = now + op;
+				break;
+			case 4:
+				if (b) {
+					b->expires = now + op;
+					store_ban_changed(&self->s, b);
+				}
+				break;
+			case 5:
+				self->s.kinstance = 1 + rand_r(&seed) % 3;
+				self->s.kflushes = rand_r(&seed) % 5;
+				break;
+			}
+		}
+		if (round % 17 == 16) {
+			ASSERT_EQ(0, store_compact(&self->s, now, msg, sizeof(msg)))
+				TH_LOG("%s", msg);
+		} else {
+			ASSERT_EQ(0, store_save(&self->s, now, msg, sizeof(msg)))
+				TH_LOG("%s", msg);
+		}
+		ASSERT_EQ(0, store_load(&t, msg, sizeof(msg))) TH_LOG("%s", msg);
+		EXPECT_STREQ("", msg);
+		want = canon(&self->s);
+		got = canon(&t);
+		ASSERT_STREQ(want, got) TH_LOG("round %d", round);
+		free(want);
+		free(got);
+	}
+	EXPECT_GE(self->s.appends, 50U);
+	EXPECT_GE(self->s.compactions, 4U);
+	store_free(&t);
+}
+
+/* A snapshot and three journal records; the state after each save. */
+static void three_records(struct sgd_store *s, char *want[4], size_t end[4])
+{
+	struct sg_prefix k;
+	struct sgd_offence *o;
+	char msg[512];
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		ip_ban(s, i, i ? "later" : "first");
+		k = pfx(i ? "192.0.2.7" : "192.0.2.8");
+		o = store_offence_get(s, &k, NULL);
+		o->count = i + 1;
+		if (i == 2)
+			store_ban_del(s, ptab_at(&s->bans, 0));
+		if (store_save(s, now_unix(), msg, sizeof(msg)))
+			abort();
+		want[i] = canon(s);
+		end[i] = s->jsize;
+	}
+}
+
+/*
+ * A crash in the middle of an append leaves any prefix of the record:
+ * cut at every byte, the journal loads as the records before the cut,
+ * the rest dropped and said, the file truncated to them so that the next
+ * append follows them.
+ */
+TEST_F(store, a_torn_tail_is_dropped_at_every_offset)
+{
+	char *want[4], msg[1024], expect[1024], *j, *got;
+	struct sgd_store t;
+	struct sg_prefix k;
+	size_t end[4], n, cut;
+	int i;
+
+	three_records(&self->s, want, end);
+	j = slurpn(self->s.jpath, &n);
+	ASSERT_EQ(end[3], n);
+	for (cut = end[0]; cut < n; cut++) {
+		spitn(self->s.jpath, j, cut);
+		ASSERT_EQ(0, store_init(&t, self->dir));
+		ASSERT_EQ(0, store_load(&t, msg, sizeof(msg))) TH_LOG("%s", msg);
+		for (i = 3; end[i] > cut; i--)
+			;
+		got = canon(&t);
+		EXPECT_STREQ(want[i], got) TH_LOG("cut at %zu", cut);
+		free(got);
+		if (cut == end[i]) {
+			EXPECT_STREQ("", msg);
+		} else {
+			snprintf(expect, sizeof(expect), "%s: dropped a torn tail "
+				 "of %zu bytes at offset %zu (", self->s.jpath,
+				 cut - end[i], end[i]);
+			EXPECT_EQ(0, strncmp(expect, msg, strlen(expect)))
+				TH_LOG("%s", msg);
+			EXPECT_EQ(cut - end[i], t.torn_bytes);
+		}
+		EXPECT_EQ((off_t)end[i], file_size(self->s.jpath));
+		/* Appends go on after the last whole record. */
+		if (cut % 7 == 0) {
+			add_ban(&t, "198.51.100.1", SMTPGATE_SCOPE_ALL, 0, "new");
+			ASSERT_EQ(0, store_save(&t, now_unix(), msg, sizeof(msg)));
+			ASSERT_EQ(0, store_load(&t, msg, sizeof(msg)));
+			EXPECT_STREQ("", msg);
+			k = pfx("198.51.100.1");
+			EXPECT_NE(NULL, ptab_find(&t.bans, &k));
+		}
+		store_free(&t);
+	}
+	/* Zeros past the end (a size the crash kept, its data not). */
+	spitn(self->s.jpath, j, n);
+	spit(self->s.jpath, "\0\0\0\0", "a");
+	ASSERT_EQ(0, truncate(self->s.jpath, n + 4096));
+	ASSERT_EQ(0, store_load(&self->s, msg, sizeof(msg)));
+	EXPECT_EQ(4096U, self->s.torn_bytes);
+	got = canon(&self->s);
+	EXPECT_STREQ(want[3], got);
+	free(got);
+	/* The last record whole in length, a byte of it wrong. */
+	j[n - 3] ^= 1;
+	spitn(self->s.jpath, j, n);
+	ASSERT_EQ(0, store_load(&self->s, msg, sizeof(msg)));
+	EXPECT_NE(NULL, strstr(msg, "(bad checksum)")) TH_LOG("%s", msg);
+	got = canon(&self->s);
+	EXPECT_STREQ(want[2], got);
+	free(got);
+	for (i = 0; i < 4; i++)
+		free(want[i]);
+	free(j);
+}
+
+/*
+ * A bad record with a valid one after it is no torn write: corruption,
+ * reported with the file and the offset, the journal moved aside, the
+ * records before it kept.  So is a record whose checksum holds but whose
+ * text does not parse, wherever it is.
+ */
+TEST_F(store, a_corrupt_record_is_an_error_with_its_offset)
+{
+	char *want[4], msg[1024], expect[2048], aside[600], *j, *got, rec[256];
+	struct sgd_store t;
+	size_t end[4], n;
+	int i, hl;
+
+	three_records(&self->s, want, end);
+	j = slurpn(self->s.jpath, &n);
+	j[end[2] - 3] ^= 0x20;	/* in the second record */
+	spitn(self->s.jpath, j, n);
+	ASSERT_EQ(0, store_init(&t, self->dir));
+	EXPECT_EQ(1, store_load(&t, msg, sizeof(msg))) TH_LOG("%s", msg);
+	find_aside(self->dir, "smtpgated.journal", aside, sizeof(aside));
+	ASSERT_NE('\0', aside[0]);
+	snprintf(expect, sizeof(expect), "%s: offset %zu: bad checksum, and "
+		 "valid records after it (not a torn write); moved aside to "
+		 "%s, keeping the snapshot and the records before it",
+		 self->s.jpath, end[1], aside);
+	EXPECT_STREQ(expect, msg);
+	got = canon(&t);
+	EXPECT_STREQ(want[1], got);
+	free(got);
+	/* Kept as it was, for a human. */
+	free(j);
+	j = slurpn(aside, &n);
+	EXPECT_EQ(end[3], n);
+	unlink(aside);
+	/* The next save writes it all again: nothing of the load is lost. */
+	EXPECT_TRUE(t.need_compact);
+	ASSERT_EQ(0, store_save(&t, now_unix(), msg, sizeof(msg)));
+	ASSERT_EQ(0, store_load(&t, msg, sizeof(msg)));
+	got = canon(&t);
+	EXPECT_STREQ(want[1], got);
+	free(got);
+
+	/* A whole record, checksum right, a field wrong: line 2, SCOPE. */
+	hl = snprintf(rec, sizeof(rec), "unban 10.0.0.1/32\n"
+		      "ban 192.0.2.1/32 most 0 0 x\n");
+	snprintf(expect, sizeof(expect), "J %d %08x\n%s", hl,
+		 crc32c_ref(rec, hl), rec);
+	n = file_size(t.jpath);
+	spit(t.jpath, expect, "a");
+	ASSERT_EQ(1, store_load(&t, msg, sizeof(msg)));
+	find_aside(self->dir, "smtpgated.journal", aside, sizeof(aside));
+	snprintf(expect, sizeof(expect), "%s: offset %zu (the record's line 2): "
+		 "bad SCOPE; moved aside to %s, keeping the snapshot and the "
+		 "records before it", t.jpath, n, aside);
+	EXPECT_STREQ(expect, msg);
+	got = canon(&t);
+	EXPECT_STREQ(want[1], got);
+	free(got);
+	store_free(&t);
+	for (i = 0; i < 4; i++)
+		free(want[i]);
+	free(j);
+}
+
+/*
+ * A compaction is four steps: the new snapshot written to its temporary
+ * file, renamed over the old one, the new journal written to its
+ * temporary file, renamed over the old one.  Stopped after any of them,
+ * the files load to the whole state, and saves go on from there.
+ */
+TEST_F(store, a_compaction_stopped_after_any_step_loses_nothing)
+{
+	char *s1, *j1, *s2, *j2, *want, *got, msg[1024];
+	size_t ns1, nj1, ns2, nj2;
+	struct sgd_store t;
+	struct sg_prefix k;
+	int i, step;
+
+	for (i = 0; i < 50; i++)
+		ip_ban(&self->s, i, "snapshot");
+	ASSERT_EQ(0, store_save(&self->s, now_unix(), msg, sizeof(msg)));
+	for (i = 0; i < 3; i++) {
+		ip_ban(&self->s, 100 + i, "journal");
+		store_ban_del(&self->s, ptab_at(&self->s.bans, i));
+		ASSERT_EQ(0, store_save(&self->s, now_unix(), msg, sizeof(msg)));
+	}
+	want = canon(&self->s);
+	s1 = slurpn(self->path, &ns1);
+	j1 = slurpn(self->s.jpath, &nj1);
+	ASSERT_EQ(0, store_compact(&self->s, now_unix(), msg, sizeof(msg)));
+	s2 = slurpn(self->path, &ns2);
+	j2 = slurpn(self->s.jpath, &nj2);
+	EXPECT_NE(NULL, strstr(s2, "generation 2\n"));
+	EXPECT_EQ(0, strncmp(j2, "smtpgated-journal 1 2\n", nj2));
+
+	for (step = 0; step <= 4; step++) {
+		unlink(self->s.tmp);
+		unlink(self->s.jtmp);
+		spitn(self->path, step < 2 ? s1 : s2, step < 2 ? ns1 : ns2);
+		spitn(self->s.jpath, step < 4 ? j1 : j2, step < 4 ? nj1 : nj2);
+		if (step == 1)
+			spitn(self->s.tmp, s2, ns2);
+		if (step == 3)
+			spitn(self->s.jtmp, j2, nj2);
+		ASSERT_EQ(0, store_init(&t, self->dir));
+		ASSERT_EQ(0, store_load(&t, msg, sizeof(msg)))
+			TH_LOG("step %d: %s", step, msg);
+		got = canon(&t);
+		EXPECT_STREQ(want, got) TH_LOG("step %d", step);
+		free(got);
+		if (step == 2 || step == 3) {
+			EXPECT_NE(NULL, strstr(msg, "left by an interrupted "
+					       "compaction")) TH_LOG("%s", msg);
+		}
+		EXPECT_EQ(-1, file_size(self->s.tmp));
+		EXPECT_EQ(-1, file_size(self->s.jtmp));
+		/* And on from there. */
+		add_ban(&t, "198.51.100.9", SMTPGATE_SCOPE_ALL, 0, "after");
+		ASSERT_EQ(0, store_save(&t, now_unix(), msg, sizeof(msg)))
+			TH_LOG("%s", msg);
+		ASSERT_EQ(0, store_load(&t, msg, sizeof(msg))) TH_LOG("%s", msg);
+		k = pfx("198.51.100.9");
+		ASSERT_NE(NULL, ptab_find(&t.bans, &k));
+		store_ban_del(&t, ptab_find(&t.bans, &k));
+		got = canon(&t);
+		EXPECT_STREQ(want, got) TH_LOG("step %d, then a save", step);
+		free(got);
+		store_free(&t);
+	}
+	free(want);
+	free(s1);
+	free(j1);
+	free(s2);
+	free(j2);
+}
+
+/* Upgrades: smtpgated before the journal wrote version 1, no generation. */
+TEST_F(store, a_version_1_file_loads_and_is_upgraded)
+{
+	static const char v1[] =
+		"smtpgated-state 1\n"
+		"ban 192.0.2.66/32 all 0 1700000000 ticket%2042\n"
+		"ban 2001:db8::/64 smtp 4000000000 1700000000 -\n"
+		"offence 192.0.2.66/32 2 1700000000 1700003600\n"
+		"kernel 42 1\n"
+		"end 2 1\n";
+	char msg[1024], aside[600], want[1024], *before, *got;
+
+	spit(self->path, v1, "w");
+	ASSERT_EQ(0, store_load(&self->s, msg, sizeof(msg))) TH_LOG("%s", msg);
+	EXPECT_STREQ("", msg);
+	EXPECT_EQ(2U, self->s.bans.n);
+	EXPECT_EQ(1U, self->s.offences.n);
+	EXPECT_EQ(42U, self->s.kinstance);
+	EXPECT_EQ(0U, self->s.gen);
+	before = canon(&self->s);
+	/* The first save writes version 2 and starts the journal. */
+	add_ban(&self->s, "198.51.100.1", SMTPGATE_SCOPE_ALL, 0, "new");
+	ASSERT_EQ(0, store_save(&self->s, now_unix(), msg, sizeof(msg)));
+	EXPECT_EQ(0, strncmp(slurp(self->path),
+			     "smtpgated-state 2\ngeneration 1\n", 31));
+	EXPECT_STREQ("smtpgated-journal 1 1\n", slurp(self->s.jpath));
+	ASSERT_EQ(0, store_load(&self->s, msg, sizeof(msg)));
+	EXPECT_EQ(3U, self->s.bans.n);
+	EXPECT_EQ(42U, self->s.kinstance);
+
+	/* Put back by hand, under the journal of the new one: the journal
+	 * belongs to another snapshot, kept aside, never applied. */
+	add_ban(&self->s, "198.51.100.2", SMTPGATE_SCOPE_ALL, 0, "newer");
+	ASSERT_EQ(0, store_save(&self->s, now_unix(), msg, sizeof(msg)));
+	spit(self->path, v1, "w");
+	EXPECT_EQ(1, store_load(&self->s, msg, sizeof(msg)));
+	find_aside(self->dir, "smtpgated.journal", aside, sizeof(aside));
+	snprintf(want, sizeof(want), "%s: generation 1, but the snapshot's is "
+		 "0 (was the snapshot replaced?); moved aside to %s, the "
+		 "snapshot alone loaded", self->s.jpath, aside);
+	EXPECT_STREQ(want, msg);
+	got = canon(&self->s);
+	EXPECT_STREQ(before, got);
+	free(got);
+	free(before);
+}
+
+/* A failed append: the next save writes everything, nothing is lost. */
+TEST_F(store, a_failed_append_is_followed_by_a_compaction)
+{
+	char msg[512], want[1024];
+	int ro;
+
+	add_ban(&self->s, "192.0.2.66", SMTPGATE_SCOPE_ALL, 0, "one");
+	ASSERT_EQ(0, store_save(&self->s, now_unix(), msg, sizeof(msg)));
+	/* The journal's descriptor turned read-only under the store. */
+	ro = open(self->s.jpath, O_RDONLY);
+	ASSERT_EQ(self->s.jfd, dup2(ro, self->s.jfd));
+	close(ro);
+	add_ban(&self->s, "192.0.2.67", SMTPGATE_SCOPE_ALL, 0, "two");
+	EXPECT_EQ(-EBADF, store_save(&self->s, now_unix(), msg, sizeof(msg)));
+	snprintf(want, sizeof(want), "cannot append to %s: Bad file descriptor",
+		 self->s.jpath);
+	EXPECT_STREQ(want, msg);
+	EXPECT_TRUE(self->s.dirty);
+	EXPECT_EQ(1U, self->s.save_errors);
+	EXPECT_EQ(1U, self->s.compactions);
+	ASSERT_EQ(0, store_save(&self->s, now_unix(), msg, sizeof(msg)));
+	EXPECT_EQ(2U, self->s.compactions);
+	ASSERT_EQ(0, store_load(&self->s, msg, sizeof(msg)));
+	EXPECT_EQ(2U, self->s.bans.n);
+}
+
+/* --dump-state's reading: never changes a file, even a torn one. */
+TEST_F(store, a_read_only_load_changes_nothing)
+{
+	char *want[4], msg[1024], expect[1024], *j, *got;
+	struct sgd_store t;
+	size_t end[4], n;
+	int i;
+
+	three_records(&self->s, want, end);
+	j = slurpn(self->s.jpath, &n);
+	spitn(self->s.jpath, j, n - 2);
+	spitn(self->s.tmp, "junk", 4);
+	ASSERT_EQ(0, store_init(&t, self->dir));
+	t.readonly = true;
+	ASSERT_EQ(0, store_load(&t, msg, sizeof(msg)));
+	EXPECT_NE(NULL, strstr(msg, "dropped a torn tail")) TH_LOG("%s", msg);
+	got = canon(&t);
+	EXPECT_STREQ(want[2], got);
+	free(got);
+	EXPECT_EQ((off_t)n - 2, file_size(self->s.jpath));
+	EXPECT_EQ(4, file_size(self->s.tmp));
+	EXPECT_EQ(-EROFS, store_save(&t, now_unix(), msg, sizeof(msg)));
+	/* Corrupt: an error, nothing moved. */
+	spit(self->path, "smtpgated-state 2\nend 0 0\n", "w");
+	EXPECT_EQ(-EINVAL, store_load(&t, msg, sizeof(msg)));
+	snprintf(expect, sizeof(expect), "%s:2: no generation line after the "
+		 "version", self->path);
+	EXPECT_STREQ(expect, msg);
+	EXPECT_EQ(0, access(self->path, F_OK));
+	store_free(&t);
+	for (i = 0; i < 4; i++)
+		free(want[i]);
+	free(j);
 }
 
 /* ---- hooks ------------------------------------------------------------------------------------ */
