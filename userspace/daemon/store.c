@@ -927,7 +927,6 @@ struct reader {
 	size_t nbans, noff;
 	bool magic, gen, end, kernel;
 	bool journal;		/* a record: lines replace, unban deletes */
-	bool dry;		/* a record's lines checked, not yet applied */
 	char why[160];
 };
 
@@ -974,8 +973,6 @@ static int read_ban(struct reader *r, char **w, int nw)
 		return bad(r, "bad CREATED");
 	if (reason_decode(w[5], nb.reason, sizeof(nb.reason)))
 		return bad(r, "bad REASON");
-	if (r->dry)
-		return 0;
 	b = ptab_get(&r->s->bans, &nb.prefix, &created);
 	if (!b)
 		return bad(r, "out of memory");
@@ -1003,8 +1000,6 @@ static int read_offence(struct reader *r, char **w, int nw)
 		return bad(r, "bad LAST");
 	if (read_u64(w[4], &no.clean_from))
 		return bad(r, "bad CLEAN_FROM");
-	if (r->dry)
-		return 0;
 	o = ptab_get(&r->s->offences, &no.prefix, &created);
 	if (!o)
 		return bad(r, "out of memory");
@@ -1025,8 +1020,6 @@ static int read_gone(struct reader *r, struct ptab *t, char **w, int nw)
 		return bad(r, "an unban or unoffence line has 2 fields");
 	if (read_prefix(r, w[1], &p))
 		return -EINVAL;
-	if (r->dry)
-		return 0;
 	rec = ptab_find(t, &p);
 	if (rec)
 		ptab_del(t, rec);
@@ -1042,8 +1035,6 @@ static int read_kernel(struct reader *r, char **w, int nw)
 	if (nw != 3 || read_u64(w[1], &inst) || !inst ||
 	    read_u64(w[2], &fl) || fl > UINT32_MAX)
 		return bad(r, "bad kernel line");
-	if (r->dry)
-		return 0;
 	r->s->kinstance = inst;
 	r->s->kflushes = fl;
 	r->kernel = true;
@@ -1314,8 +1305,8 @@ static bool valid_after(const char *buf, size_t size, size_t off)
 	return false;
 }
 
-/* One pass over a record's lines; @r->line counts them, for the message. */
-static int rec_pass(struct reader *r, const char *p, size_t plen)
+/* Applies a record's lines; @r->line counts them, for the message. */
+static int rec_apply(struct reader *r, const char *p, size_t plen)
 {
 	const char *end = p + plen, *nl;
 	char line[LINE_MAX_LEN];
@@ -1334,15 +1325,32 @@ static int rec_pass(struct reader *r, const char *p, size_t plen)
 	return 0;
 }
 
-/* A record is applied whole or not at all, as it was saved. */
-static int rec_apply(struct reader *r, const char *p, size_t plen)
+/*
+ * A record is applied whole or not at all, as it was saved: after one
+ * that fails half-way, the load starts again and stops before it (rare,
+ * so the common load parses each line once).
+ */
+static int rewind_to(struct sgd_store *s, const char *buf, size_t from,
+		     size_t to)
 {
-	int ret;
+	struct reader r = { .s = s, .journal = true };
+	size_t off, plen, next;
+	char msg[4608];
+	const char *p;
 
-	r->dry = true;
-	ret = rec_pass(r, p, plen);
-	r->dry = false;
-	return ret ?: rec_pass(r, p, plen);
+	ptab_clear(&s->bans);
+	ptab_clear(&s->offences);
+	s->kinstance = s->kflushes = 0;
+	s->jrecords = 0;
+	if (snapshot_load(s, msg, sizeof(msg)))
+		return -EIO;
+	for (off = from; off < to; off = next) {
+		if (rec_parse(buf, to, off, &p, &plen, &next) ||
+		    rec_apply(&r, p, plen))
+			return -EIO;
+		s->jrecords++;
+	}
+	return 0;
 }
 
 /* "smtpgated-journal 1 GEN\n" */
@@ -1454,6 +1462,10 @@ static int journal_load(struct sgd_store *s, int fd, char *msg, size_t len)
 		if (rec_apply(&r, p, plen)) {
 			snprintf(msg, len, "%s: offset %zu (the record's line "
 				 "%u): %s", s->jpath, off, r.line, r.why);
+			if (rewind_to(s, buf, hlen, off)) {
+				ret = -EIO;
+				goto out;
+			}
 			ret = journal_aside(s, msg, len, "keeping the snapshot "
 					    "and the records before it");
 			goto out;
