@@ -37,9 +37,11 @@ now_ms() {
 	echo $((${EPOCHREALTIME/[.,]/} / 1000))
 }
 
-# A state file of N bans of 10.B.C.D/32 with an hour left.
+# A state file of N bans of 10.B.C.D/32 with an hour left (version 1,
+# as an upgrade finds it; the journal of the last run goes).
 state_file() # N
 {
+	rm -f "$D_STATE/smtpgated.journal"
 	awk -v n="$1" -v e=$((EPOCHSECONDS + 3600)) 'BEGIN {
 		print "smtpgated-state 1"
 		for (i = 0; i < n; i++)
@@ -66,7 +68,7 @@ bench_restore() # N
 	ROWS_R+="| $n | $ms | $((n * 1000 / (ms > 0 ? ms : 1))) | $ready |"$'\n'
 }
 
-# Lines of the state file matching ERE, 0 while there is none.
+# Lines of the saved state matching ERE, 0 while there is none.
 persisted() # ERE
 {
 	local c
@@ -133,7 +135,7 @@ for n in $RESTORE_NS; do
 done
 d_kill TERM
 ctl flush >/dev/null
-rm -f "$D_STATE/smtpgated.state"
+rm -f "$D_STATE/smtpgated.state" "$D_STATE/smtpgated.journal"
 step "restart, empty" d_start
 for n in $EVENT_NS; do
 	r=$((r + 1))

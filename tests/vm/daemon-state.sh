@@ -64,7 +64,7 @@ test_sigkill() {
 		d_logged "^the kernel kept its 1 bans$"
 	check "restart: the lifted ban is not resurrected" not_banned 192.0.2.80
 	check "restart: nor kept in the store" \
-		bash -c "! grep -q '^ban 192.0.2.80/' $D_STATE/smtpgated.state"
+		not_stored '^ban 192\.0\.2\.80/'
 	check "restart: the hour kept running" hour_left_ok 192.0.2.77
 
 	check "an 8s ban" ctl ban 192.0.2.79 --for 8s
@@ -141,6 +141,8 @@ test_restore_speed() {
 	local exp=$((EPOCHSECONDS + 7200)) ms
 	step "SIGTERM" d_kill TERM
 	check "flush" ctl flush
+	# A snapshot by hand: the journal of the old one goes with it.
+	rm -f "$D_STATE/smtpgated.journal"
 	awk -v e="$exp" 'BEGIN { print "smtpgated-state 1"
 		for (i = 0; i < 20000; i++)
 			printf "ban 10.%d.%d.%d/32 smtp %d 0 bulk\n", 10 + int(i / 65536),

@@ -12,7 +12,10 @@
 #	d_logged ERE [SECS]		a line of the daemon's log matches
 #	d_cleanup			kills what is left (the trap's part)
 #	notified WORD			how many times systemd heard WORD
-#	stored ERE / stored_count ERE	lines of the state file
+#	stored ERE / stored_count ERE	lines of the saved state
+#	not_stored ERE			no line of it matches
+#	state_dump			the saved state: the snapshot with its
+#					journal replayed (smtpgated --dump-state)
 #	step DESC CMD...		check, in this shell (state changes)
 #	more_than N CMD...		CMD prints a number > N (for poll_until,
 #					which expands $(...) only once)
@@ -124,14 +127,32 @@ d_logged() # ERE [SECS]
 	}
 }
 
+# What a restart would load: the snapshot and its journal, read-only, so
+# beside the running daemon too (an append under way reads as a torn
+# tail, left out).  The snapshot alone lags the journal.
+state_dump()
+{
+	"$SGD" --dump-state -c "$D_CONF" 2>/dev/null
+}
+
+# Not piped: grep -q leaving early must not fail the dump.
 stored() # ERE
 {
-	grep -qE -- "$1" "$D_STATE/smtpgated.state"
+	local state
+	state=$(state_dump)
+	grep -qE -- "$1" <<<"$state"
+}
+
+not_stored() # ERE
+{
+	! stored "$1"
 }
 
 stored_count() # ERE
 {
-	grep -cE -- "$1" "$D_STATE/smtpgated.state" 2>/dev/null
+	local state
+	state=$(state_dump)
+	grep -cE -- "$1" <<<"$state"
 }
 
 step() # DESCRIPTION CMD...

@@ -47,5 +47,5 @@ check "stopping: the bans stay in the kernel" \
 	d_logged "^stopping: 4 bans stay in force in the kernel$"
 check "the state file is in the share" \
 	test "$(stored_count '^ban ')" = 4
-cp "$D_STATE/smtpgated.state" "$R_DIR/state.before"
+state_dump >"$R_DIR/state.before"
 tap_summary
