@@ -7,6 +7,9 @@
 #
 #   classifier  callgrind instructions per packet (userspace, exact)
 #   inspection  smtpgated's SMTP scorer: sessions per second, bytes a flow
+#   store       smtpgated's state store at a million bans on the host's
+#               disk: a decision batch the old way (whole file) and the
+#               journal's, compaction, load (about a minute)
 #   forwarding  tests/bench/forward.sh in the QEMU/TCG VM: smtpgate
 #               against no filter, ipset and nft; ban load times; memory
 #               per host and per ban (about 15 minutes)
@@ -79,6 +82,17 @@ cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
 	echo "timings, so they move with the host's load)."
 	echo
 	make -s -C userspace bench-inspect
+	echo
+	echo "## smtpgated: the state store at a million bans"
+	echo
+	echo "Command: \`make -C userspace bench-store\` (bench/store_bench -n 1000000"
+	echo ".build/bench-store: on the host's disk, one core; each time includes"
+	echo "its fsyncs, so the figures move with the disk and the page cache)."
+	echo "Issue #11, item 6: every decision batch used to rewrite the whole"
+	echo "state file; now it appends one record to the journal (smtpgated(8),"
+	echo "THE STATE FILES)."
+	echo
+	make -s -C userspace bench-store
 	echo
 	forwarding
 	echo

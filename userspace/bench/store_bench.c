@@ -254,13 +254,13 @@ int main(int argc, char **argv)
 	printf("| load: the snapshot and a %s journal (%u records) | %.0f | |\n",
 	       mb(jbig, buf[2], 64), (unsigned int)recs_big, t_big * 1e3);
 	printf("\nSnapshot: %s (%s with the bans above).  "
-	       "bench/store_bench -n %u on %s: one core, gcc -O2; each time "
+	       "bench/store_bench -n %u: one core, gcc -O2; each time "
 	       "includes its fsyncs.  The old rows are store_compact(), "
 	       "main's whole-file writer with one more line.  A compaction "
 	       "comes when the journal passes the snapshot's size (1 MiB at "
 	       "least): after about %llu batches of 1 ban, so a batch "
 	       "costs at most twice its record's bytes in the long run.\n",
-	       mb(snap, buf[3], 64), mb(s.snap_size, buf[4], 64), n, dir,
+	       mb(snap, buf[3], 64), mb(s.snap_size, buf[4], 64), n,
 	       (unsigned long long)(s.snap_size / (new1.bytes / new1.n)));
 	store_free(&s);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
