@@ -844,7 +844,8 @@ static void rec_build(struct sgd_store *s, struct recbuf *r, uint64_t now)
 		}
 		if (c->what & STORE_CH_OFFENCE) {
 			o = ptab_find(&s->offences, &c->prefix);
-			rec_add(r, line, o ? offence_line(o, line, sizeof(line)) :
+			rec_add(r, line, o ?
+				offence_line(o, line, sizeof(line)) :
 				gone_line("unoffence", &c->prefix, line,
 					  sizeof(line)));
 		}
@@ -926,7 +927,7 @@ struct reader {
 	unsigned int line;
 	size_t nbans, noff;
 	bool magic, gen, end, kernel;
-	bool journal;		/* a record: lines replace, unban deletes */
+	bool journal;		/* records: lines replace, unban deletes */
 	char why[160];
 };
 
@@ -1077,7 +1078,8 @@ static int read_line(struct reader *r, char *line)
 		if (!strcmp(line, STORE_MAGIC_V1)) {
 			r->gen = true;	/* none: generation 0 */
 		} else if (strcmp(line, STORE_MAGIC)) {
-			return bad(r, "not a smtpgated state file (version 1 or 2)");
+			return bad(r, "not a smtpgated state file "
+				   "(version 1 or 2)");
 		}
 		r->magic = true;
 		return 0;
@@ -1430,8 +1432,8 @@ static int journal_load(struct sgd_store *s, int fd, char *msg, size_t len)
 		goto out;
 	}
 	if (!s->have_snapshot || jgen > s->gen) {
-		snprintf(msg, len, "%s: generation %" PRIu64 ", but the snapshot's is "
-			 "%" PRIu64 "%s", s->jpath, jgen, s->gen,
+		snprintf(msg, len, "%s: generation %" PRIu64 ", but the "
+			 "snapshot's is %" PRIu64 "%s", s->jpath, jgen, s->gen,
 			 s->have_snapshot ? " (was the snapshot replaced?)" :
 			 " (no snapshot)");
 		ret = journal_aside(s, msg, len, "the snapshot alone loaded");
