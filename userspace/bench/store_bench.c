@@ -263,6 +263,12 @@ int main(int argc, char **argv)
 	       mb(snap, buf[3], 64), mb(s.snap_size, buf[4], 64), n,
 	       (unsigned long long)(s.snap_size / (new1.bytes / new1.n)));
 	store_free(&s);
+	free(old1.t);
+	free(old100.t);
+	free(new1.t);
+	free(new100.t);
+	free(compact.t);
+	free(big.t);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd))
 		fprintf(stderr, "store_bench: cannot remove %s\n", dir);
