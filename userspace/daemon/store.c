@@ -850,11 +850,17 @@ static void rec_build(struct sgd_store *s, struct recbuf *r, uint64_t now)
 					  sizeof(line)));
 		}
 	}
-	if (s->kinstance != s->saved_kinstance ||
-	    s->kflushes != s->saved_kflushes)
+	/*
+	 * Instance 0 (a kernel without instances) has no kernel line, its
+	 * flush count is not kept: only the snapshot can say the line went.
+	 */
+	if (s->kinstance && (s->kinstance != s->saved_kinstance ||
+			     s->kflushes != s->saved_kflushes))
 		rec_add(r, line, snprintf(line, sizeof(line),
 					  "kernel %" PRIu64 " %u\n",
 					  s->kinstance, s->kflushes));
+	else if (!s->kinstance && s->saved_kinstance)
+		r->nomem = true;
 }
 
 /* One write and one fdatasync: the record is whole on disk, or ignored. */
@@ -906,6 +912,7 @@ int store_save(struct sgd_store *s, uint64_t now, char *err, size_t len)
 		return 0;
 	}
 	rec_build(s, &r, now);
+	/* nomem: the record cannot say it all; the snapshot can. */
 	if (r.nomem || s->jsize + r.n > s->compact_at) {
 		free(r.p);
 		return store_compact(s, now, err, len);

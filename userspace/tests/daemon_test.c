@@ -1214,6 +1214,17 @@ TEST_F(store, kernel_instance_roundtrip)
 	ASSERT_EQ(0, store_compact(&self->s, now_unix(), msg, sizeof(msg)));
 	EXPECT_NE(NULL, strstr(slurp(self->path),
 			       "kernel 9223372036854775809 3\n"));
+	/* Back to none (a kernel without instances), flushes counted. */
+	self->s.kinstance = 0;
+	self->s.kflushes = 4;
+	ASSERT_EQ(0, store_save(&self->s, now_unix(), msg, sizeof(msg)));
+	ASSERT_EQ(0, store_load(&self->s, msg, sizeof(msg))) TH_LOG("%s", msg);
+	EXPECT_EQ(0U, self->s.kinstance);
+	self->s.kflushes = 5;
+	ASSERT_EQ(0, store_save(&self->s, now_unix(), msg, sizeof(msg)));
+	ASSERT_EQ(0, store_load(&self->s, msg, sizeof(msg))) TH_LOG("%s", msg);
+	EXPECT_EQ(0U, self->s.kinstance);
+	EXPECT_EQ(1U, self->s.bans.n);
 	/* A file without one (older smtpgated): instance unknown. */
 	unlink(self->s.jpath);
 	spit(self->path, "smtpgated-state 1\nend 0 0\n", "w");
