@@ -86,11 +86,11 @@ cpu=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)
 	echo "## smtpgated: the state store at a million bans"
 	echo
 	echo "Command: \`make -C userspace bench-store\` (bench/store_bench -n 1000000"
-	echo ".build/bench-store: on the host's disk, one core; each time includes"
-	echo "its fsyncs, so the figures move with the disk and the page cache)."
-	echo "Issue #11, item 6: every decision batch used to rewrite the whole"
-	echo "state file; now it appends one record to the journal (smtpgated(8),"
-	echo "THE STATE FILES)."
+	echo ".build/bench-store, then bench/store_old: on the host's disk, one core;"
+	echo "each time includes its fsyncs, so the figures move with the disk and the"
+	echo "page cache).  Issue #11, item 6: every decision batch used to rewrite the"
+	echo "whole state file; now it appends one record to the journal"
+	echo "(smtpgated(8), THE STATE FILES)."
 	echo
 	make -s -C userspace bench-store
 	echo
