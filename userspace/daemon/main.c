@@ -39,7 +39,10 @@
 
 #include "smtpgated.h"
 
-#define VERSION			"0.1.0"
+/* The project's version, from ../VERSION by way of userspace/Makefile. */
+#ifndef SG_VERSION
+#error "SG_VERSION is not defined: build with userspace/Makefile"
+#endif
 #define TICK_MS			1000
 #define LOSS_CHECK_MS		5000
 #define SAVE_DELAY_MS		200
@@ -689,7 +692,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			fputs(usage_text, stdout);
 			exit(0);
 		case 'V':
-			puts("smtpgated " VERSION);
+			puts("smtpgated " SG_VERSION);
 			exit(0);
 		default:
 			fputs(usage_text, stderr);
