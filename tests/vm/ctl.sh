@@ -363,9 +363,9 @@ test_misc() {
 test_no_module() {
 	echo "# -- without the module"
 	sg_unload
-	ctl_expect 1 "smtpgatectl: no generic netlink family 'smtpgate': is the smtpgate module loaded?" \
+	ctl_expect 1 "smtpgatectl: no generic netlink family 'smtpgate': is the smtpgate module loaded? (try 'modprobe smtpgate')" \
 		"bans without the module: exit 1" bans
-	ctl_expect 2 "smtpgatectl: no generic netlink family 'smtpgate': is the smtpgate module loaded?" \
+	ctl_expect 2 "smtpgatectl: no generic netlink family 'smtpgate': is the smtpgate module loaded? (try 'modprobe smtpgate')" \
 		"banned without the module: exit 2, not 1 (no answer)" banned 192.0.2.1
 }
 

@@ -425,7 +425,7 @@ static int resolve_family(struct sgnl *h)
 
 	if (id == -NLE_OBJ_NOTFOUND)
 		return fail(h, -ENOENT, "no generic netlink family '%s': "
-			    "is the smtpgate module loaded?",
+			    "is the smtpgate module loaded? (try 'modprobe smtpgate')",
 			    SMTPGATE_GENL_NAME);
 	if (id < 0)
 		return fail(h, nlerr_to_errno(id),
