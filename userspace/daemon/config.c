@@ -974,6 +974,7 @@ int config_parse(struct sgd_config *c, const char *name, const char *text,
 	check_redirect(&x);
 	check_trap(&x);
 	check_ban_times(&x);
+	c->inspect_helo_access_line = x.set_at[find_key("inspect_helo_access") - keys];
 	smtp_conf_sync(c);
 	if (!c->state_dir) {
 		report(&x, 0, "state_dir: out of memory");
@@ -991,6 +992,54 @@ static void report_plain(sgd_report_fn rep, void *arg, const char *fmt, ...)
 	va_end(ap);
 	if (rep)
 		rep(arg, msg);
+}
+
+/* The inspection runs when inspect_queue is given (inspect.c). */
+static bool inspect_on(const struct sgd_config *c)
+{
+	return c->pol.has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_INSPECT_QUEUE);
+}
+
+/*
+ * The helo table's errors, each after the key that names the table
+ * ("smtpgate.conf:12: inspect_helo_access: /etc/postfix/helo:3: ..."):
+ * a table is often Postfix's, and its errors alone would not say why
+ * smtpgated read it.  A table of someone else's syntax would give one
+ * error a line: the first HELO_MAX_SHOWN are shown, then how many more.
+ */
+#define HELO_MAX_SHOWN	10
+
+struct helo_rep {
+	const struct sgd_config *c;
+	const char *path;
+	sgd_report_fn rep;
+	void *arg;
+	int n;
+};
+
+static void helo_report(void *arg, const char *msg)
+{
+	struct helo_rep *h = arg;
+
+	if (++h->n <= HELO_MAX_SHOWN)
+		report_plain(h->rep, h->arg, "%s:%u: inspect_helo_access: %s",
+			     h->path, h->c->inspect_helo_access_line, msg);
+}
+
+static int helo_load_reported(struct sgd_config *c, const char *path,
+			      sgd_report_fn rep, void *arg)
+{
+	struct helo_rep h = { .c = c, .path = path, .rep = rep, .arg = arg };
+	int errors;
+
+	errors = helo_load(&c->helo, c->inspect_helo_access, helo_report, &h);
+	if (h.n > HELO_MAX_SHOWN)
+		report_plain(rep, arg, "%s:%u: inspect_helo_access: ... and %d "
+			     "more %s in %s", path, c->inspect_helo_access_line,
+			     h.n - HELO_MAX_SHOWN,
+			     h.n - HELO_MAX_SHOWN == 1 ? "error" : "errors",
+			     c->inspect_helo_access);
+	return errors;
 }
 
 int config_load(struct sgd_config *c, const char *path,
@@ -1036,12 +1085,74 @@ int config_load(struct sgd_config *c, const char *path,
 	}
 	errors = config_parse(c, path, buf, len, rep, arg);
 	free(buf);
-	/* The helo table's errors are the configuration's: FILE:LINE each. */
-	if (c->inspect_helo_access) {
-		errors += helo_load(&c->helo, c->inspect_helo_access, rep, arg);
+	/*
+	 * The helo table is for the inspection alone: with inspection off
+	 * it is not read (config_warnings() says so), so a table that is
+	 * missing or broken cannot stop a gateway that does not use it.
+	 */
+	if (c->inspect_helo_access && inspect_on(c)) {
+		errors += helo_load_reported(c, path, rep, arg);
 		smtp_conf_sync(c);
 	}
 	return errors;
+}
+
+/*
+ * What a valid configuration may still get wrong: each warning goes to
+ * @rep as "FILE: warning: ...", and the count comes back.  None of them
+ * stops the daemon.
+ */
+int config_warnings(const struct sgd_config *c, const char *path,
+		    sgd_report_fn rep, void *arg)
+{
+	int n = 0;
+
+	/* The kernel tracks and flags internal hosts only. */
+	if (!c->pol.internal.n) {
+		report_plain(rep, arg, "%s: warning: no internal prefixes "
+			     "(the internal key): smtpgate enforces nothing",
+			     path);
+		n++;
+	}
+	if (c->inspect_helo_access && !inspect_on(c)) {
+		report_plain(rep, arg, "%s:%u: warning: inspect_helo_access: "
+			     "not read: the inspection is off (no inspect_queue)",
+			     path, c->inspect_helo_access_line);
+		n++;
+	}
+	return n;
+}
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/*
+ * One line for --check-config: what the file amounts to, for the eye of
+ * whoever just edited it ("2 internal prefixes, 1 exempt, action drop, ...").
+ */
+void config_summary(const struct sgd_config *c, char *buf, size_t len)
+{
+	const struct sgnl_policy *p = &c->pol;
+	const char *action = sgnl_action_name(p->action);
+	char first[32], max[32], insp[64] = "inspection off", trap[32] = "";
+
+	sg_duration_fmt(c->ban_first, first, sizeof(first));
+	sg_duration_fmt(c->ban_max, max, sizeof(max));
+	if (inspect_on(c))
+		snprintf(insp, sizeof(insp), "inspection on NFQUEUE %u (%zu helo rules)",
+			 p->inspect_queue, c->helo.n);
+	if (p->has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_TRAP_PORT))
+		snprintf(trap, sizeof(trap), ", trap port %u", p->trap_port);
+	snprintf(buf, len, "%u internal %s, %u exempt, %u walled garden, "
+		 "action %s%s, bans %s to %s (scope %s), %zu allowlisted, "
+		 "%s, sasl_log %s, state_dir %s",
+		 p->internal.n, plural(p->internal.n, "prefix", "prefixes"),
+		 p->exempt.n, p->walled_garden.n, action ? action : "?",
+		 trap, first, max, sgnl_scope_name(p->ban_scope) ?: "?",
+		 c->allowlist.n, insp, c->sasl_log ? c->sasl_log : "off",
+		 c->state_dir);
 }
 
 const struct sg_prefix *config_allowlisted(const struct sgd_config *c,

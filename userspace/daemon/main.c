@@ -103,14 +103,39 @@ static void notify(const char *msg)
 
 /* ---- configuration ---------------------------------------------------------------- */
 
+/* Every line on stderr says who speaks: stderr may be a shared log. */
 static void report_stderr(void *arg, const char *msg)
 {
-	fprintf(stderr, "%s\n", msg);
+	fprintf(stderr, "smtpgated: %s\n", msg);
 }
 
 static void report_log(void *arg, const char *msg)
 {
 	log_msg(LOG_ERR, "%s", msg);
+}
+
+static void report_warning(void *arg, const char *msg)
+{
+	log_msg(LOG_WARNING, "%s", msg);
+}
+
+/*
+ * --check-config: errors and warnings on stderr, and on success one line
+ * on stdout saying what the file amounts to.  Warnings do not fail it:
+ * ExecStartPre runs it, and a gateway that enforces nothing yet (being
+ * set up) must still start.
+ */
+static int check_config(const struct sgd_config *c, const char *path,
+			int errors)
+{
+	char sum[1024];
+
+	if (!c)
+		return errors ? 1 : 0;
+	config_warnings(c, path, report_stderr, NULL);
+	config_summary(c, sum, sizeof(sum));
+	printf("smtpgated: %s: ok: %s\n", path, sum);
+	return 0;
 }
 
 static struct sgd_config *load_config(const char *path, sgd_report_fn rep,
@@ -658,11 +683,29 @@ static void stop(struct sgd *d, bool started)
 		sgnl_close(d->ev);
 	if (d->nl)
 		sgnl_close(d->nl);
+	/* A daemon that never started leaves no lock naming its pid. */
+	if (!started)
+		store_unlock(&d->store);
 	store_free(&d->store);
 	free(d->queue);
 }
 
 /* ---- main -------------------------------------------------------------------------- */
+
+/* getopt's own messages would name argv[0], a path perhaps. */
+static int bad_option(char **argv, int c)
+{
+	const char *opt = argv[optind - 1];
+
+	if (c == ':')
+		fprintf(stderr, "smtpgated: %s needs a FILE", opt);
+	else if (optopt)
+		fprintf(stderr, "smtpgated: unknown option '-%c'", optopt);
+	else
+		fprintf(stderr, "smtpgated: unknown option '%s'", opt);
+	fputs(" (see 'smtpgated --help')\n", stderr);
+	return -1;
+}
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
@@ -677,7 +720,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int c;
 
 	o->config = SGD_CONFIG_PATH;
-	while ((c = getopt_long(argc, argv, "c:fhV", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:fhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o->config = optarg;
@@ -695,13 +739,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			puts("smtpgated " SG_VERSION);
 			exit(0);
 		default:
-			fputs(usage_text, stderr);
-			return -1;
+			return bad_option(argv, c);
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "smtpgated: unexpected '%s'\n%s", argv[optind],
-			usage_text);
+		fprintf(stderr, "smtpgated: unexpected '%s' (see 'smtpgated "
+			"--help')\n", argv[optind]);
 		return -1;
 	}
 	return 0;
@@ -719,15 +762,18 @@ int main(int argc, char **argv)
 	d.config_path = o.config;
 	d.cfg = load_config(o.config, report_stderr, &errors);
 	if (o.check || !d.cfg) {
+		errors = o.check ? check_config(d.cfg, o.config, errors) : 1;
 		if (d.cfg)
 			config_free(d.cfg);
 		free(d.cfg);
-		return errors ? 1 : 0;
+		return errors;
 	}
 	if (!o.foreground && !getenv("NOTIFY_SOCKET")) {
 		ready = detach();
 		if (ready < 0) {
 			perror("smtpgated: cannot detach");
+			config_free(d.cfg);
+			free(d.cfg);
 			return 1;
 		}
 	}
@@ -736,6 +782,7 @@ int main(int argc, char **argv)
 	 * under systemd it is the journal, which syslog reaches already.
 	 */
 	log_open(o.foreground || ready >= 0);
+	config_warnings(d.cfg, d.config_path, report_warning, NULL);
 	d.store.lock_fd = -1;
 	sasl_init(&d.sasl);
 	trap_init(&d.trap);

@@ -124,7 +124,7 @@ static const char *first_line(const char *s)
 }
 
 /* Every line of @s starts with @prefix (and @s has at least one). */
-static bool __attribute__((unused)) all_lines_start(const char *s, const char *prefix)
+static bool all_lines_start(const char *s, const char *prefix)
 {
 	size_t plen = strlen(prefix);
 
@@ -319,6 +319,156 @@ TEST(sgd_version)
 		EXPECT_STREQ("smtpgated " SG_VERSION "\n", r.out);
 		EXPECT_STREQ("", r.err);
 	}
+}
+
+/* Usage errors: exit 2, and every line on stderr says who speaks. */
+TEST(sgd_usage_errors)
+{
+	struct run r;
+
+	sgd(&r, "--frob", NULL);
+	EXPECT_EQ(2, r.status);
+	EXPECT_TRUE(all_lines_start(r.err, "smtpgated: ")) TH_LOG("%s", r.err);
+	EXPECT_STREQ("smtpgated: unknown option '--frob' (see 'smtpgated --help')",
+		     first_line(r.err));
+	sgd(&r, "-x", NULL);
+	EXPECT_EQ(2, r.status);
+	EXPECT_STREQ("smtpgated: unknown option '-x' (see 'smtpgated --help')",
+		     first_line(r.err));
+	sgd(&r, "-c", NULL);
+	EXPECT_EQ(2, r.status);
+	EXPECT_STREQ("smtpgated: -c needs a FILE (see 'smtpgated --help')",
+		     first_line(r.err));
+	sgd(&r, "extra", NULL);
+	EXPECT_EQ(2, r.status);
+	EXPECT_TRUE(all_lines_start(r.err, "smtpgated: ")) TH_LOG("%s", r.err);
+	sgd(&r, "--help", NULL);
+	EXPECT_EQ(0, r.status);
+	EXPECT_STREQ("Usage: smtpgated [-f] [-c FILE]", first_line(r.out));
+	EXPECT_STREQ("", r.err);
+}
+
+/* A scratch directory with smtpgate.conf files, and the state under it. */
+FIXTURE(sgd) {
+	char dir[64];
+	char conf[128];
+	char state[128];
+};
+
+FIXTURE_SETUP(sgd)
+{
+	snprintf(self->dir, sizeof(self->dir), "/tmp/cli-test.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	snprintf(self->conf, sizeof(self->conf), "%s/smtpgate.conf", self->dir);
+	snprintf(self->state, sizeof(self->state), "%s/state", self->dir);
+}
+
+FIXTURE_TEARDOWN(sgd)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", self->dir);
+	if (system(cmd))
+		TH_LOG("cannot remove %s", self->dir);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+write_conf(const char *path, const char *fmt, ...)
+{
+	FILE *f = fopen(path, "w");
+	va_list ap;
+
+	if (!f)
+		return;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fclose(f);
+}
+
+TEST_F(sgd, check_config_ok_says_what_the_file_amounts_to)
+{
+	char want[512];
+	struct run r;
+
+	write_conf(self->conf, "internal = 192.0.2.0/24, 2001:db8:1::/64\n"
+		   "exempt = 192.0.2.25\nban_scope = all\n"
+		   "allowlist = 192.0.2.10\nstate_dir = %s\n", self->state);
+	sgd(&r, "--check-config", "-c", self->conf, NULL);
+	EXPECT_EQ(0, r.status);
+	snprintf(want, sizeof(want), "smtpgated: %s: ok: 2 internal prefixes, "
+		 "1 exempt, 0 walled garden, action drop, bans 1h to 7d "
+		 "(scope all), 1 allowlisted, inspection off, sasl_log off, "
+		 "state_dir %s\n", self->conf, self->state);
+	EXPECT_STREQ(want, r.out);
+	EXPECT_STREQ("", r.err);
+}
+
+/* Valid, so exit 0 (ExecStartPre), but it says so. */
+TEST_F(sgd, check_config_warns_when_nothing_is_enforced)
+{
+	char want[512];
+	struct run r;
+
+	write_conf(self->conf, "state_dir = %s\n"
+		   "inspect_helo_access = /nonexistent/helo\n", self->state);
+	sgd(&r, "--check-config", "-c", self->conf, NULL);
+	EXPECT_EQ(0, r.status);
+	snprintf(want, sizeof(want),
+		 "smtpgated: %s: warning: no internal prefixes (the internal "
+		 "key): smtpgate enforces nothing\n"
+		 "smtpgated: %s:2: warning: inspect_helo_access: not read: "
+		 "the inspection is off (no inspect_queue)\n",
+		 self->conf, self->conf);
+	EXPECT_STREQ(want, r.err);
+	EXPECT_EQ(0, strncmp(r.out, "smtpgated: ", 11));
+}
+
+TEST_F(sgd, check_config_errors_on_stderr_with_the_prefix)
+{
+	char want[512];
+	struct run r;
+
+	write_conf(self->conf, "window = 1m\nban_factor = 0.5\nfrob = 1\n");
+	sgd(&r, "--check-config", "-c", self->conf, NULL);
+	EXPECT_EQ(1, r.status);
+	snprintf(want, sizeof(want),
+		 "smtpgated: %s:2: ban_factor: '0.5' is not a number >= 1\n"
+		 "smtpgated: %s:3: frob: unknown key\n", self->conf, self->conf);
+	EXPECT_STREQ(want, r.err);
+	EXPECT_STREQ("", r.out);
+}
+
+/*
+ * A start refused after the lock was taken (the trap's port is ours
+ * here, before any netlink) exits 1, says so with the prefix on every
+ * line, and leaves no lock file with its pid behind.
+ */
+TEST_F(sgd, a_refused_start_leaves_no_lock)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	char lock[160];
+	struct run r;
+	int one = 1, fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_LE(0, fd);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	ASSERT_EQ(0, bind(fd, (struct sockaddr *)&sa, sizeof(sa)));
+	ASSERT_EQ(0, listen(fd, 1));
+	ASSERT_EQ(0, getsockname(fd, (struct sockaddr *)&sa, &sl));
+	write_conf(self->conf, "internal = 192.0.2.0/24\naction = trap\n"
+		   "trap_port = %u\nstate_dir = %s\n", ntohs(sa.sin_port),
+		   self->state);
+	sgd(&r, "-f", "-c", self->conf, NULL);
+	close(fd);
+	EXPECT_EQ(1, r.status);
+	EXPECT_TRUE(all_lines_start(r.err, "smtpgated: ")) TH_LOG("%s", r.err);
+	EXPECT_NE(NULL, strstr(r.err, "smtpgated: not started\n"));
+	snprintf(lock, sizeof(lock), "%s/lock", self->state);
+	EXPECT_NE(0, access(lock, F_OK)) TH_LOG("%s is left", lock);
+	EXPECT_EQ(0, access(self->state, F_OK));
 }
 
 TEST_HARNESS_MAIN

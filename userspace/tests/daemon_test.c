@@ -1048,6 +1048,29 @@ TEST_F(store, one_daemon_per_directory)
 }
 
 /* The kernel line: which kernel state the bans were reconciled with. */
+/* A refused start gives the lock up and leaves no file; never another's. */
+TEST_F(store, unlock_removes_only_its_own_lock)
+{
+	struct sgd_store other;
+	char err[4608], lock[4200];
+	struct stat st;
+
+	snprintf(lock, sizeof(lock), "%s/lock", self->dir);
+	ASSERT_EQ(0, store_lock(&self->s, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(0, stat(lock, &st));
+	ASSERT_EQ(0, store_init(&other, self->dir));
+	EXPECT_EQ(-EWOULDBLOCK, store_lock(&other, err, sizeof(err)));
+	store_unlock(&other);		/* not its lock: nothing happens */
+	EXPECT_EQ(0, stat(lock, &st));
+	store_unlock(&self->s);
+	EXPECT_EQ(-1, stat(lock, &st));
+	EXPECT_EQ(-1, self->s.lock_fd);
+	/* Free again: the next daemon locks a new file. */
+	EXPECT_EQ(0, store_lock(&other, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(0, stat(lock, &st));
+	store_free(&other);
+}
+
 TEST_F(store, kernel_instance_roundtrip)
 {
 	char msg[512];
