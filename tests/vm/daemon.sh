@@ -66,8 +66,8 @@ test_check_config() {
 	out=$("$SGD" --check-config -c "$bad" 2>&1)
 	check "--check-config: exit 1 on errors" test $? = 1
 	check "--check-config: every error, with file:line and key" \
-		test "$out" = "$bad:2: ban_factor: '0.5' is not a number >= 1
-$bad:3: frob: unknown key"
+		test "$out" = "smtpgated: $bad:2: ban_factor: '0.5' is not a number >= 1
+smtpgated: $bad:3: frob: unknown key"
 }
 
 test_start() {
