@@ -233,6 +233,7 @@ static void reload(struct sgd *d)
 	free(old_sasl);
 	d->cnt.reloads++;
 	log_msg(LOG_INFO, "reloaded %s", d->config_path);
+	config_warnings(d->cfg, d->config_path, report_warning, NULL);
 	notify("READY=1\nSTATUS=running");
 	return;
 refused_free:
