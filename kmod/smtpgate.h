@@ -192,6 +192,7 @@ static inline u32 sg_now(void)
 }
 
 struct sg_net *sg_pernet(const struct net *net);
+struct sg_net *sg_net_use(struct net *net);
 void sg_stats_inc(struct sg_net *sn, u8 class, u8 verdict);
 void sg_stats_count(struct sg_net *sn, size_t offset);
 void sg_stats_sum(struct sg_net *sn, struct sg_stats *sum);
