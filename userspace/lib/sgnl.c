@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <linux/netlink.h>
 
@@ -371,6 +372,27 @@ int sgnl_request(struct sgnl *h, struct nl_msg *msg,
 		fail(h, r.fn_ret, "%s", r.fn_ret == -EPROTO ?
 		     "malformed reply from the kernel" : strerror(-r.fn_ret));
 	return r.fn_ret;
+}
+
+/*
+ * Whether to redo a dump that returned @ret (*@tries: 0 before the first
+ * redo).  An interrupted one is redone up to SGNL_DUMP_TRIES times in
+ * all, after a pause that doubles each time, 10 to 160 ms: a table resize
+ * the kernel left pending (its GFP_ATOMIC bucket table failed, the worker
+ * makes it) interrupts every dump until it is done, and five dumps in a
+ * row outran it on a slow machine (faults.sh, the debug kernel).
+ */
+#define SGNL_DUMP_TRIES	6
+
+bool sgnl_dump_again(int ret, unsigned int *tries)
+{
+	struct timespec pause = { 0, 10000000L };
+
+	if (ret != -EINTR || *tries + 1 >= SGNL_DUMP_TRIES)
+		return false;
+	pause.tv_nsec <<= (*tries)++;
+	nanosleep(&pause, NULL);
+	return true;
 }
 
 /* A request without a reply of its own: only the ACK. */

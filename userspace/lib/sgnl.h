@@ -197,9 +197,10 @@ int sgnl_policy_get(struct sgnl *h, struct sgnl_policy *pol);
  * Dumps (host_list, ban_list): one callback per entry.  A dump the kernel
  * flagged NLM_F_DUMP_INTR (the table changed while it was read) returns
  * -EINTR after delivering what came: the listing may miss or repeat
- * entries, so callers that need it exact retry.  (Signals never surface
- * as -EINTR: libnl restarts those reads.)
+ * entries, so callers that need it exact retry, with sgnl_dump_again().
+ * (Signals never surface as -EINTR: libnl restarts those reads.)
  */
+bool sgnl_dump_again(int ret, unsigned int *tries);
 int sgnl_host_get(struct sgnl *h, const struct sg_prefix *addr,
 		  struct sgnl_host *host);
 int sgnl_host_list(struct sgnl *h, bool flagged_only,
