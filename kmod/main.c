@@ -322,7 +322,7 @@ static int __net_init sg_net_init(struct net *net)
 		err = -ENOMEM;
 		goto bans;
 	}
-	err = sg_policy_install(sn, pol);
+	err = sg_policy_install(sn, pol, NULL);
 	if (!err)
 		return 0;
 bans:
@@ -390,7 +390,7 @@ static int __init sg_init(void)
 	if (err)
 		goto bans_cache;
 	sg_policy_announce(pol);
-	err = sg_policy_install(sg_pernet(&init_net), pol);
+	err = sg_policy_install(sg_pernet(&init_net), pol, NULL);
 	pol = NULL;
 	if (err)
 		goto pernet;
