@@ -6,8 +6,10 @@
  * (lib/polkey.h), the one smtpgate.conf is read with, so a value valid in
  * one is valid in the other, and `policy` prints values in the form
  * `policy set` takes.  The kernel replaces its policy as a whole; `policy
- * set` reads it, changes the keys given and writes it back, so the keys
- * not given keep their values.  An empty list value empties the list.
+ * set` reads it, changes the keys given and writes it back with the
+ * generation it read: if anyone set the policy in between, the kernel
+ * refuses (ESTALE) and nothing changes.  An empty list value empties the
+ * list.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -156,7 +158,8 @@ static int apply_keys(int argc, char **argv, struct sgnl_policy *p)
 
 static int policy_set(int argc, char **argv)
 {
-	struct sgnl_policy p;
+	struct sgnl_policy p, now;
+	uint32_t gen;
 	int ret;
 
 	if (argc < 3)
@@ -168,8 +171,23 @@ static int policy_set(int argc, char **argv)
 		return ret;
 	if (sgnl_policy_get(ctl_nl(), &p))
 		return nl_fail(ctl_nl(), "cannot read the policy");
+	gen = p.generation;
 	apply_keys(argc, argv, &p);
-	if (sgnl_policy_set(ctl_nl(), &p))
+	/* p has the generation it was read at: the set is conditional. */
+	ret = sgnl_policy_set(ctl_nl(), &p);
+	if (ret == -ESTALE) {
+		char cur[24] = "";
+
+		/* Not retried: the keys given were chosen against what was read. */
+		if (!sgnl_policy_get(ctl_nl(), &now))
+			snprintf(cur, sizeof(cur), ", now %u", now.generation);
+		errmsg("policy set: the policy changed since it was read "
+		       "(generation %u%s); nothing was changed: check "
+		       "`smtpgatectl policy` and run the command again",
+		       gen, cur);
+		return EXIT_FAIL;
+	}
+	if (ret)
 		return nl_fail(ctl_nl(), "policy set");
 	return EXIT_OK;
 }
