@@ -16,7 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "ctl.h"
 #include "duration.h"
@@ -156,10 +159,49 @@ static int apply_keys(int argc, char **argv, struct sgnl_policy *p)
 	return 0;
 }
 
+/*
+ * The pid of a running smtpgated, from the lock on its state directory's
+ * lock file (store_lock() in daemon/store.c): /proc/locks names the
+ * holder of a lock on that inode without us touching the lock (taking it,
+ * even for a moment, could make a starting smtpgated fail).  0: none, -1:
+ * one whose pid is not ours to see (another pid namespace).  A daemon
+ * with another state_dir is not seen (SMTPGATED_STATE_DIR names it).
+ */
+static long smtpgated_pid(void)
+{
+	const char *dir = getenv("SMTPGATED_STATE_DIR");
+	char path[4096], line[256];
+	unsigned long long ino;
+	unsigned int maj, min;
+	struct stat st;
+	long pid = 0, p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/lock",
+		 dir && *dir ? dir : "/var/lib/smtpgate");
+	if (stat(path, &st))
+		return 0;
+	f = fopen("/proc/locks", "re");
+	if (!f)
+		return 0;
+	while (!pid && fgets(line, sizeof(line), f)) {
+		/* "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" */
+		if (!strstr(line, "FLOCK") ||
+		    sscanf(line, "%*s FLOCK %*s %*s %ld %x:%x:%llu", &p, &maj,
+			   &min, &ino) != 4)
+			continue;
+		if (makedev(maj, min) == st.st_dev && ino == st.st_ino)
+			pid = p > 0 ? p : -1;
+	}
+	fclose(f);
+	return pid;
+}
+
 static int policy_set(int argc, char **argv)
 {
 	struct sgnl_policy p, now;
 	uint32_t gen;
+	long pid;
 	int ret;
 
 	if (argc < 3)
@@ -189,6 +231,17 @@ static int policy_set(int argc, char **argv)
 	}
 	if (ret)
 		return nl_fail(ctl_nl(), "policy set");
+	pid = smtpgated_pid();
+	if (pid) {
+		char who[32] = "";
+
+		if (pid > 0)
+			snprintf(who, sizeof(who), " (pid %ld)", pid);
+		errmsg("note: smtpgated%s is running: its next reload or "
+		       "restart sets the policy of its smtpgate.conf again, "
+		       "undoing this change; put it in smtpgate.conf to keep it",
+		       who);
+	}
 	return EXIT_OK;
 }
 
