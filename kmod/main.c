@@ -354,7 +354,7 @@ static struct sg_net *sg_net_make(struct net *net)
 		err = -ENOMEM;
 		goto bans;
 	}
-	err = sg_policy_install(sn, pol);
+	err = sg_policy_install(sn, pol, NULL);
 	if (!err)
 		return sn;
 bans:
@@ -461,7 +461,7 @@ static int __init sg_init(void)
 		goto pernet;
 	}
 	sg_policy_announce(pol);
-	err = sg_policy_install(sn, pol);
+	err = sg_policy_install(sn, pol, NULL);
 	pol = NULL;
 	if (err)
 		goto pernet;

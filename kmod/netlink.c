@@ -68,6 +68,7 @@ static const struct nla_policy sg_policy_policy[SMTPGATE_A_POLICY_MAX + 1] = {
 	[SMTPGATE_A_POLICY_HOST_PREFIX6] = NLA_POLICY_RANGE(NLA_U8, 16, 128),
 	[SMTPGATE_A_POLICY_MAX_HOSTS] = NLA_POLICY_FULL_RANGE(NLA_U32, &sg_table_range),
 	[SMTPGATE_A_POLICY_MAX_BANS] = NLA_POLICY_FULL_RANGE(NLA_U32, &sg_table_range),
+	[SMTPGATE_A_POLICY_GENERATION] = { .type = NLA_U32 },
 	[SMTPGATE_A_POLICY_INSPECT_QUEUE] = { .type = NLA_U16 },
 	[SMTPGATE_A_POLICY_INSPECT_BYTES] = NLA_POLICY_FULL_RANGE(NLA_U32,
 								  &sg_inspect_bytes_range),
@@ -396,6 +397,7 @@ static int sg_nl_policy_set_doit(struct sk_buff *skb, struct genl_info *info)
 	struct nlattr *tb[SMTPGATE_A_POLICY_MAX + 1] = {};
 	const struct nlattr *nest = info->attrs[SMTPGATE_A_POLICY];
 	struct sg_policy *pol;
+	u32 gen, *expect = NULL;
 	struct sg_net *sn;
 	int err;
 
@@ -422,10 +424,19 @@ static int sg_nl_policy_set_doit(struct sk_buff *skb, struct genl_info *info)
 		kvfree(pol);
 		return PTR_ERR(sn);
 	}
-	err = sg_policy_install(sn, pol);
-	if (err)
+	if (tb[SMTPGATE_A_POLICY_GENERATION]) {
+		gen = nla_get_u32(tb[SMTPGATE_A_POLICY_GENERATION]);
+		expect = &gen;
+	}
+	err = sg_policy_install(sn, pol, expect);
+	if (err == -ESTALE) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "generation: the policy changed since it was read; read it again");
+		NL_SET_BAD_ATTR(info->extack, tb[SMTPGATE_A_POLICY_GENERATION]);
+	} else if (err) {
 		NL_SET_ERR_MSG(info->extack,
 			       "cannot put the policy in force (hooks, conntrack NAT or logger); the old one stays");
+	}
 	return err;
 }
 

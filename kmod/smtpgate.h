@@ -231,7 +231,8 @@ static inline bool sg_exempt(const struct sg_policy *pol,
 }
 
 const char *sg_policy_check(const struct sg_policy *pol, int *attr);
-int sg_policy_install(struct sg_net *sn, struct sg_policy *pol);
+int sg_policy_install(struct sg_net *sn, struct sg_policy *pol,
+		      const u32 *expect);
 struct sg_ban_spec;
 int sg_bans_add_enforced(struct sg_net *sn, const struct sg_ban_spec *specs,
 			 unsigned int n, bool quiet);
