@@ -16,7 +16,9 @@ VM_KVER ?= $(shell ls -1v /lib/modules 2>/dev/null | grep '^6\.1\.' | tail -n 1)
 # Every installed kernel we build against in CI.
 ALL_KVERS ?= $(shell ls -1v /lib/modules 2>/dev/null)
 
-VERSION := 0.1.0
+# The one definition of the version: VERSION, read here and by
+# userspace/Makefile (the tools' --version), and written into dkms.conf.
+VERSION := $(shell cat $(CURDIR)/VERSION)
 BUILD := $(CURDIR)/.build
 DESTDIR ?=
 INSTALL_MOD_DIR ?= updates

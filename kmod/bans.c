@@ -938,9 +938,11 @@ static void sg_bans_expire_work(struct work_struct *work)
  */
 int sg_bans_dump_start(struct netlink_callback *cb)
 {
-	struct sg_net *sn = sg_pernet(sock_net(cb->skb->sk));
+	struct sg_net *sn = sg_net_use(sock_net(cb->skb->sk));
 	struct rhashtable_iter *iter;
 
+	if (IS_ERR(sn))
+		return PTR_ERR(sn);
 	iter = kmalloc(sizeof(*iter), GFP_KERNEL);
 	if (!iter)
 		return -ENOMEM;

@@ -6,6 +6,7 @@
  * plain `modprobe smtpgate internal=...` is a working gateway.  Other
  * namespaces start with no policy and enforce nothing.
  */
+#include <linux/debugfs.h>
 #include <linux/inet.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -39,10 +40,33 @@ module_param(ports, charp, 0444);
 MODULE_PARM_DESC(ports, "Watched TCP destination ports (default 25,465)");
 
 static unsigned int sg_net_id __read_mostly;
+/* Serialises the making of a namespace's state (sg_net_use()). */
+static DEFINE_MUTEX(sg_net_make_lock);
+/* Namespaces with a state, in debugfs: the test of their laziness. */
+static atomic_t sg_nets = ATOMIC_INIT(0);
+static struct dentry *sg_debugfs;
 
-struct sg_net *sg_pernet(const struct net *net)
+/*
+ * A namespace's slot holds a pointer, set on its first use: the thousands
+ * of namespaces a container host makes and that never use smtpgate pay
+ * for that pointer, not for a state, tables and per-CPU counters.
+ */
+static struct sg_net **sg_slot(const struct net *net)
 {
 	return net_generic(net, sg_net_id);
+}
+
+/**
+ * sg_pernet() - the namespace's state, or NULL where smtpgate is unused
+ * @net:	the namespace
+ *
+ * For paths that only exist once the state does: hooks and rules (their
+ * setup made it), dumps (their start made it) and the namespace's exit.
+ */
+struct sg_net *sg_pernet(const struct net *net)
+{
+	/* Pairs with the release in sg_net_use(): a state seen is whole. */
+	return smp_load_acquire(sg_slot(net));
 }
 
 /*
@@ -300,19 +324,27 @@ static void sg_policy_announce(const struct sg_policy *pol)
 		sg_action_name(pol->tunnel_action));
 }
 
-static int __net_init sg_net_init(struct net *net)
+/*
+ * Charged, like everything a namespace makes smtpgate allocate, to the
+ * memory cgroup of whoever first used smtpgate there.
+ */
+static struct sg_net *sg_net_make(struct net *net)
 {
-	struct sg_net *sn = sg_pernet(net);
 	struct sg_policy *pol;
-	int err;
+	struct sg_net *sn;
+	int err = -ENOMEM;
 
+	sn = kzalloc(sizeof(*sn), GFP_KERNEL_ACCOUNT);
+	if (!sn)
+		return ERR_PTR(-ENOMEM);
 	sn->net = net;
 	sn->instance = get_random_u64();
 	mutex_init(&sn->lock);
 	INIT_WORK(&sn->evict, sg_hosts_evict_work);
-	sn->stats = netdev_alloc_pcpu_stats(struct sg_stats);
+	sn->stats = __netdev_alloc_pcpu_stats(struct sg_stats,
+					      GFP_KERNEL_ACCOUNT);
 	if (!sn->stats)
-		return -ENOMEM;
+		goto free;
 	err = sg_bans_init(sn);
 	if (err)
 		goto free_stats;
@@ -322,14 +354,42 @@ static int __net_init sg_net_init(struct net *net)
 		err = -ENOMEM;
 		goto bans;
 	}
-	err = sg_policy_install(sn, pol);
+	err = sg_policy_install(sn, pol, NULL);
 	if (!err)
-		return 0;
+		return sn;
 bans:
 	sg_bans_exit(sn);
 free_stats:
 	free_percpu(sn->stats);
-	return err;
+free:
+	kfree(sn);
+	return ERR_PTR(err);
+}
+
+/**
+ * sg_net_use() - the namespace's state, made on its first use
+ * @net:	a live namespace (a request's, a rule's: it cannot be exiting)
+ *
+ * Return: the state, or ERR_PTR(-ENOMEM).
+ */
+struct sg_net *sg_net_use(struct net *net)
+{
+	struct sg_net *sn = sg_pernet(net);
+
+	if (sn)
+		return sn;
+	mutex_lock(&sg_net_make_lock);
+	sn = sg_pernet(net);
+	if (!sn) {
+		sn = sg_net_make(net);
+		if (!IS_ERR(sn)) {
+			atomic_inc(&sg_nets);
+			/* Lockless readers (sg_pernet()) see it whole. */
+			smp_store_release(sg_slot(net), sn);
+		}
+	}
+	mutex_unlock(&sg_net_make_lock);
+	return sn;
 }
 
 /*
@@ -341,7 +401,8 @@ static void __net_exit sg_net_pre_exit(struct net *net)
 {
 	struct sg_net *sn = sg_pernet(net);
 
-	sn->hosts_dying = sg_policy_release(sn);
+	if (sn)
+		sn->hosts_dying = sg_policy_release(sn);
 }
 
 static void __net_exit sg_net_exit_batch(struct list_head *net_exit_list)
@@ -351,24 +412,28 @@ static void __net_exit sg_net_exit_batch(struct list_head *net_exit_list)
 
 	list_for_each_entry(net, net_exit_list, exit_list) {
 		sn = sg_pernet(net);
+		if (!sn)
+			continue;
 		cancel_work_sync(&sn->evict);
 		sg_host_table_free(sn->hosts_dying);
 		sg_bans_exit(sn);
 		free_percpu(sn->stats);
+		kfree(sn);
+		atomic_dec(&sg_nets);
 	}
 }
 
 static struct pernet_operations sg_net_ops = {
-	.init = sg_net_init,
 	.pre_exit = sg_net_pre_exit,
 	.exit_batch = sg_net_exit_batch,
 	.id = &sg_net_id,
-	.size = sizeof(struct sg_net),
+	.size = sizeof(struct sg_net *),
 };
 
 static int __init sg_init(void)
 {
 	struct sg_policy *pol;
+	struct sg_net *sn;
 	int err;
 
 	pol = sg_policy_alloc();
@@ -389,11 +454,19 @@ static int __init sg_init(void)
 	err = register_pernet_subsys(&sg_net_ops);
 	if (err)
 		goto bans_cache;
+	/* The parameters are the initial namespace's use: its state now. */
+	sn = sg_net_use(&init_net);
+	if (IS_ERR(sn)) {
+		err = PTR_ERR(sn);
+		goto pernet;
+	}
 	sg_policy_announce(pol);
-	err = sg_policy_install(sg_pernet(&init_net), pol);
+	err = sg_policy_install(sn, pol, NULL);
 	pol = NULL;
 	if (err)
 		goto pernet;
+	sg_debugfs = debugfs_create_dir("smtpgate", NULL);
+	debugfs_create_atomic_t("namespaces", 0444, sg_debugfs, &sg_nets);
 	err = sg_genl_init();
 	if (err)
 		goto pernet;
@@ -405,6 +478,7 @@ static int __init sg_init(void)
 genl:
 	sg_genl_exit();
 pernet:
+	debugfs_remove(sg_debugfs);
 	unregister_pernet_subsys(&sg_net_ops);
 bans_cache:
 	sg_bans_cache_exit();
@@ -419,6 +493,7 @@ static void __exit sg_exit(void)
 {
 	sg_xt_exit();
 	sg_genl_exit();
+	debugfs_remove(sg_debugfs);
 	unregister_pernet_subsys(&sg_net_ops);
 	/*
 	 * Evicted and forgotten hosts are freed by call_rcu() callbacks into

@@ -68,6 +68,7 @@ static const struct nla_policy sg_policy_policy[SMTPGATE_A_POLICY_MAX + 1] = {
 	[SMTPGATE_A_POLICY_HOST_PREFIX6] = NLA_POLICY_RANGE(NLA_U8, 16, 128),
 	[SMTPGATE_A_POLICY_MAX_HOSTS] = NLA_POLICY_FULL_RANGE(NLA_U32, &sg_table_range),
 	[SMTPGATE_A_POLICY_MAX_BANS] = NLA_POLICY_FULL_RANGE(NLA_U32, &sg_table_range),
+	[SMTPGATE_A_POLICY_GENERATION] = { .type = NLA_U32 },
 	[SMTPGATE_A_POLICY_INSPECT_QUEUE] = { .type = NLA_U16 },
 	[SMTPGATE_A_POLICY_INSPECT_BYTES] = NLA_POLICY_FULL_RANGE(NLA_U32,
 								  &sg_inspect_bytes_range),
@@ -127,9 +128,18 @@ static const struct nla_policy sg_ban_one_policy[SMTPGATE_A_MAX + 1] = {
 	[SMTPGATE_A_BAN] = NLA_POLICY_NESTED(sg_ban_policy),
 };
 
+/*
+ * A request is a use of smtpgate: from now on the namespace has a state.
+ * Return: it, or ERR_PTR(-ENOMEM) with the request's extack set.
+ */
 static struct sg_net *sg_info_net(struct genl_info *info)
 {
-	return sg_pernet(genl_info_net(info));
+	struct sg_net *sn = sg_net_use(genl_info_net(info));
+
+	if (IS_ERR(sn))
+		NL_SET_ERR_MSG(info->extack,
+			       "no memory for this namespace's smtpgate state");
+	return sn;
 }
 
 /*
@@ -387,6 +397,8 @@ static int sg_nl_policy_set_doit(struct sk_buff *skb, struct genl_info *info)
 	struct nlattr *tb[SMTPGATE_A_POLICY_MAX + 1] = {};
 	const struct nlattr *nest = info->attrs[SMTPGATE_A_POLICY];
 	struct sg_policy *pol;
+	u32 gen, *expect = NULL;
+	struct sg_net *sn;
 	int err;
 
 	if (nest) {
@@ -407,10 +419,24 @@ static int sg_nl_policy_set_doit(struct sk_buff *skb, struct genl_info *info)
 		kvfree(pol);
 		return err;
 	}
-	err = sg_policy_install(sg_info_net(info), pol);
-	if (err)
+	sn = sg_info_net(info);
+	if (IS_ERR(sn)) {
+		kvfree(pol);
+		return PTR_ERR(sn);
+	}
+	if (tb[SMTPGATE_A_POLICY_GENERATION]) {
+		gen = nla_get_u32(tb[SMTPGATE_A_POLICY_GENERATION]);
+		expect = &gen;
+	}
+	err = sg_policy_install(sn, pol, expect);
+	if (err == -ESTALE) {
+		NL_SET_ERR_MSG_MOD(info->extack,
+				   "generation: the policy changed since it was read; read it again");
+		NL_SET_BAD_ATTR(info->extack, tb[SMTPGATE_A_POLICY_GENERATION]);
+	} else if (err) {
 		NL_SET_ERR_MSG(info->extack,
 			       "cannot put the policy in force (hooks, conntrack NAT or logger); the old one stays");
+	}
 	return err;
 }
 
@@ -549,8 +575,12 @@ static int sg_fill_policy_of(struct sk_buff *skb, void *arg)
 
 static int sg_nl_policy_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct sg_net *sn = sg_info_net(info);
+
+	if (IS_ERR(sn))
+		return PTR_ERR(sn);
 	return sg_nl_reply(info, SMTPGATE_CMD_POLICY_GET, NLMSG_GOODSIZE,
-			   sg_fill_policy_of, sg_info_net(info));
+			   sg_fill_policy_of, sn);
 }
 
 struct sg_lookup {
@@ -570,6 +600,8 @@ static int sg_nl_host_get_doit(struct sk_buff *skb, struct genl_info *info)
 	struct sg_lookup l = { .sn = sg_info_net(info) };
 	int err;
 
+	if (IS_ERR(l.sn))
+		return PTR_ERR(l.sn);
 	if (!info->attrs[SMTPGATE_A_HOST]) {
 		NL_SET_ERR_MSG(info->extack,
 			       "SMTPGATE_A_HOST with the host's address is required (or ask for a dump)");
@@ -601,7 +633,8 @@ static int sg_nl_host_dump_start(struct netlink_callback *cb)
 	if (err)
 		return err;
 	cb->args[3] = tb[SMTPGATE_A_FLAGS] ? nla_get_u32(tb[SMTPGATE_A_FLAGS]) : 0;
-	return 0;
+	/* The dump parts find the state with sg_pernet(). */
+	return PTR_ERR_OR_ZERO(sg_net_use(sock_net(cb->skb->sk)));
 }
 
 void *sg_dump_put(struct sk_buff *skb, struct netlink_callback *cb, u8 cmd)
@@ -629,6 +662,8 @@ static int sg_nl_host_forget_doit(struct sk_buff *skb, struct genl_info *info)
 	struct sg_key key;
 	int err;
 
+	if (IS_ERR(sn))
+		return PTR_ERR(sn);
 	if (!info->attrs[SMTPGATE_A_HOST])
 		return sg_hosts_forget_all(sn);
 	err = sg_nl_nested_key(info->attrs[SMTPGATE_A_HOST], SMTPGATE_A_HOST_MAX,
@@ -656,6 +691,8 @@ static int sg_nl_host_flag_doit(struct sk_buff *skb, struct genl_info *info)
 	u32 reasons;
 	int err;
 
+	if (IS_ERR(sn))
+		return PTR_ERR(sn);
 	if (!nest) {
 		NL_SET_ERR_MSG(info->extack, "SMTPGATE_A_HOST is needed");
 		return -EINVAL;
@@ -774,14 +811,17 @@ static int sg_nl_ban_add_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	bool quiet = info->attrs[SMTPGATE_A_FLAGS] &&
 		     (nla_get_u32(info->attrs[SMTPGATE_A_FLAGS]) & SMTPGATE_F_QUIET);
+	struct sg_net *sn = sg_info_net(info);
 	struct sg_ban_spec *specs;
 	unsigned int n;
 	int err;
 
+	if (IS_ERR(sn))
+		return PTR_ERR(sn);
 	specs = sg_nl_ban_specs(info, &n);
 	if (IS_ERR(specs))
 		return PTR_ERR(specs);
-	err = sg_bans_add_enforced(sg_info_net(info), specs, n, quiet);
+	err = sg_bans_add_enforced(sn, specs, n, quiet);
 	kvfree(specs);
 	if (err == -ENOSPC)
 		NL_SET_ERR_MSG(info->extack,
@@ -798,9 +838,12 @@ static int sg_nl_ban_add_doit(struct sk_buff *skb, struct genl_info *info)
 static int sg_nl_ban_del_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	const struct nlattr *nest = info->attrs[SMTPGATE_A_BAN];
+	struct sg_net *sn = sg_info_net(info);
 	struct sg_key key;
 	int err;
 
+	if (IS_ERR(sn))
+		return PTR_ERR(sn);
 	if (!nest) {
 		NL_SET_ERR_MSG(info->extack, "SMTPGATE_A_BAN with the banned prefix is required");
 		return -EINVAL;
@@ -809,7 +852,7 @@ static int sg_nl_ban_del_doit(struct sk_buff *skb, struct genl_info *info)
 			       &key, info->extack);
 	if (err)
 		return err;
-	err = sg_ban_del(sg_info_net(info), &key);
+	err = sg_ban_del(sn, &key);
 	if (err == -ENOENT)
 		NL_SET_ERR_MSG_ATTR(info->extack, nest, "no such ban");
 	return err;
@@ -828,6 +871,8 @@ static int sg_nl_ban_get_doit(struct sk_buff *skb, struct genl_info *info)
 	const struct nlattr *nest = info->attrs[SMTPGATE_A_BAN];
 	int err;
 
+	if (IS_ERR(l.sn))
+		return PTR_ERR(l.sn);
 	if (!nest) {
 		NL_SET_ERR_MSG(info->extack,
 			       "SMTPGATE_A_BAN with an address is required (or ask for a dump)");
@@ -851,7 +896,9 @@ static int sg_nl_ban_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb
 
 static int sg_nl_ban_flush_doit(struct sk_buff *skb, struct genl_info *info)
 {
-	return sg_bans_flush(sg_info_net(info));
+	struct sg_net *sn = sg_info_net(info);
+
+	return IS_ERR(sn) ? PTR_ERR(sn) : sg_bans_flush(sn);
 }
 
 static int sg_fill_stats_entry(struct sk_buff *skb, u8 class, u8 verdict,
@@ -918,8 +965,12 @@ static int sg_fill_stats(struct sk_buff *skb, void *arg)
 
 static int sg_nl_stats_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct sg_net *sn = sg_info_net(info);
+
+	if (IS_ERR(sn))
+		return PTR_ERR(sn);
 	return sg_nl_reply(info, SMTPGATE_CMD_STATS_GET, 2 * NLMSG_GOODSIZE,
-			   sg_fill_stats, sg_info_net(info));
+			   sg_fill_stats, sn);
 }
 
 /*

@@ -423,14 +423,21 @@ static struct sg_host_table *sg_hosts_for(struct sg_net *sn,
  * sg_policy_install() - make @pol the policy of a namespace
  * @sn:		the namespace
  * @pol:	the new policy; owned by this function from now on
+ * @expect:	NULL, or the generation the caller's change is based on
  *
  * Either the new policy is in force on return, with the hooks, NAT, logger
  * and host table it needs, or the old one still is, unchanged.  Changing
  * the host prefix lengths or the host cap starts a new, empty host table.
  *
- * Return: 0 or a negative errno.
+ * A read-modify-write (smtpgatectl policy set) passes the generation it
+ * read: checked under the lock that orders installs, so of two concurrent
+ * changes the second fails instead of silently undoing the first.
+ *
+ * Return: 0; -ESTALE when @expect is not the current generation; or
+ * another negative errno.
  */
-int sg_policy_install(struct sg_net *sn, struct sg_policy *pol)
+int sg_policy_install(struct sg_net *sn, struct sg_policy *pol,
+		      const u32 *expect)
 {
 	struct sg_host_table *cur, *t;
 	struct sg_policy *old;
@@ -438,6 +445,11 @@ int sg_policy_install(struct sg_net *sn, struct sg_policy *pol)
 
 	mutex_lock(&sn->lock);
 	old = rcu_dereference_protected(sn->policy, lockdep_is_held(&sn->lock));
+	if (expect && *expect != (old ? old->generation : 0)) {
+		mutex_unlock(&sn->lock);
+		kvfree(pol);
+		return -ESTALE;
+	}
 	cur = rcu_dereference_protected(sn->hosts, lockdep_is_held(&sn->lock));
 	t = sg_hosts_for(sn, pol, cur, &err);
 	if (!err)

@@ -192,6 +192,7 @@ static inline u32 sg_now(void)
 }
 
 struct sg_net *sg_pernet(const struct net *net);
+struct sg_net *sg_net_use(struct net *net);
 void sg_stats_inc(struct sg_net *sn, u8 class, u8 verdict);
 void sg_stats_count(struct sg_net *sn, size_t offset);
 void sg_stats_sum(struct sg_net *sn, struct sg_stats *sum);
@@ -230,7 +231,8 @@ static inline bool sg_exempt(const struct sg_policy *pol,
 }
 
 const char *sg_policy_check(const struct sg_policy *pol, int *attr);
-int sg_policy_install(struct sg_net *sn, struct sg_policy *pol);
+int sg_policy_install(struct sg_net *sn, struct sg_policy *pol,
+		      const u32 *expect);
 struct sg_ban_spec;
 int sg_bans_add_enforced(struct sg_net *sn, const struct sg_ban_spec *specs,
 			 unsigned int n, bool quiet);

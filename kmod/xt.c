@@ -186,6 +186,7 @@ static struct sg_ports *sg_xt_ports(const struct xt_smtpgate_tginfo *info)
 static int sg_xt_check(const struct xt_tgchk_param *par)
 {
 	struct xt_smtpgate_tginfo *info = par->targinfo;
+	struct sg_net *sn;
 	int err;
 
 	err = sg_xt_check_info(par, info);
@@ -204,7 +205,11 @@ static int sg_xt_check(const struct xt_tgchk_param *par)
 		if (err)
 			goto put_log;
 	}
-	err = sg_hosts_for_rules(sg_pernet(par->net), true);
+	/* A rule is a use of smtpgate: the namespace's state from now on. */
+	sn = sg_net_use(par->net);
+	err = PTR_ERR_OR_ZERO(sn);
+	if (!err)
+		err = sg_hosts_for_rules(sn, true);
 	if (err)
 		goto put_ct;
 	info->priv = NULL;
@@ -218,7 +223,7 @@ static int sg_xt_check(const struct xt_tgchk_param *par)
 	return 0;
 
 put_hosts:
-	sg_hosts_for_rules(sg_pernet(par->net), false);
+	sg_hosts_for_rules(sn, false);
 put_ct:
 	if (sg_xt_redirects(info))
 		nf_ct_netns_put(par->net, par->family);

@@ -60,7 +60,7 @@ bench_restore() # N
 	t0=$(now_ms)
 	d_start || return
 	ready=$(($(now_ms) - t0))
-	ms=$(grep -oE "^restored $n bans from .* in [0-9]+ ms" "$D_LOG" |
+	ms=$(grep -oE "^smtpgated: restored $n bans from .* in [0-9]+ ms" "$D_LOG" |
 		tail -n 1 | grep -oE "[0-9]+ ms$" | cut -d' ' -f1)
 	[[ -n $ms ]] || { echo "no 'restored $n bans' line"; return 1; }
 	test "$(ctl -j bans | jq length)" = "$n" || return

@@ -150,7 +150,7 @@ test_restore_speed() {
 		print "end 20000 0" }' >"$D_STATE/smtpgated.state"
 	step "restart" d_start
 	check "restored: 20000" d_logged "^restored 20000 bans from "
-	ms=$(grep -oE "^restored 20000 bans from .* in [0-9]+ ms" "$D_LOG" |
+	ms=$(grep -oE "^smtpgated: restored 20000 bans from .* in [0-9]+ ms" "$D_LOG" |
 		tail -n 1 | grep -oE "[0-9]+ ms" | cut -d' ' -f1)
 	echo "# figure: 20000 bans restored in ${ms:-?} ms ($((20000000 / (${ms:-0} + 1))) bans/s, TCG guest)"
 	check "the kernel has them all" test "$(ctl -j bans | jq length)" = 20000
@@ -193,7 +193,7 @@ test_detach() {
 	out=$(ip netns exec "$NET_GW_NS" "$SGD" -c "$D_CONF" 2>&1)
 	check "a second one on the same state_dir: exit 1" test $? = 1
 	check "a second one: says why" \
-		grep -qx "another smtpgated uses $D_STATE (it holds $D_STATE/lock)" <<<"$out"
+		grep -qx "smtpgated: another smtpgated uses $D_STATE (it holds $D_STATE/lock)" <<<"$out"
 	kill -TERM "$pid"
 	check "the detached one ends on SIGTERM" \
 		poll_until 10 bash -c "! kill -0 $pid 2>/dev/null"

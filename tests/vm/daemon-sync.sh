@@ -34,7 +34,7 @@ spambot_burst()
 
 bans_of() # ADDR: how many times the daemon banned it
 {
-	grep -cE "^action=ban host=$1 reason=rate " "$D_LOG"
+	grep -cE "^smtpgated: action=ban host=$1 reason=rate " "$D_LOG"
 }
 
 policy_pushed()
@@ -112,9 +112,9 @@ test_reload() {
 	check "banned by the daemon again" \
 		poll_until 20 more_than "$n" bans_of "$SPAMBOT4"
 	check "one line for the loss, one for the return" \
-		test "$(grep -cE '^the smtpgate module (is gone|is back)' "$D_LOG")" = 2
+		test "$(grep -cE '^smtpgated: the smtpgate module (is gone|is back)' "$D_LOG")" = 2
 	check "no error lines meanwhile" \
-		bash -c "! grep -qE '^cannot (read|reach)' '$D_LOG'"
+		bash -c "! grep -qE '^smtpgated: cannot (read|reach)' '$D_LOG'"
 	step "SIGTERM" d_kill TERM
 	check "the daemon was running until SIGTERM" \
 		d_logged "^stopping: [0-9]+ bans stay in force in the kernel$"

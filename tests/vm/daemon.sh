@@ -66,8 +66,8 @@ test_check_config() {
 	out=$("$SGD" --check-config -c "$bad" 2>&1)
 	check "--check-config: exit 1 on errors" test $? = 1
 	check "--check-config: every error, with file:line and key" \
-		test "$out" = "$bad:2: ban_factor: '0.5' is not a number >= 1
-$bad:3: frob: unknown key"
+		test "$out" = "smtpgated: $bad:2: ban_factor: '0.5' is not a number >= 1
+smtpgated: $bad:3: frob: unknown key"
 }
 
 test_start() {
@@ -172,6 +172,25 @@ test_reload() {
 	check "a good config: the new policy is in force" \
 		test "$(ctl -j policy | jq -c '[.generation, .rate_limit]')" \
 		= "[$((gen + 1)),16]"
+	# policy set lasts until the daemon sets its file's policy again,
+	# and says so when it sees the daemon's lock.
+	local err
+	err=$(SMTPGATED_STATE_DIR=$D_STATE ctl policy set rate_limit=42 2>&1 >/dev/null)
+	check "policy set with smtpgated running: the note names it" \
+		test "$err" = "smtpgatectl: note: smtpgated (pid $D_PID) is running: its next reload or restart sets the policy of its smtpgate.conf again, undoing this change; put it in smtpgate.conf to keep it"
+	check "policy set: in force until the reload" \
+		test "$(ctl -j policy | jq .rate_limit)" = 42
+	kill -HUP "$D_PID"
+	check "the reload sets the file's policy again" \
+		poll_until 10 policy_rate_is 16
+	err=$(SMTPGATED_STATE_DIR=$NET_DIR/nowhere ctl policy set rate_limit=16 2>&1 >/dev/null)
+	check "policy set with no daemon on that state directory: no note" \
+		test -z "$err"
+}
+
+policy_rate_is() # N
+{
+	[[ $(ctl -j policy | jq .rate_limit) == "$1" ]]
 }
 
 # AUTH PLAIN with a wrong password, TRIES times; each must be refused

@@ -196,7 +196,7 @@ flagged_dialogue() # ADDR
 
 not_flagged() # ADDR
 {
-	! has_dialogue "$1" && ! grep -q "^action=dialogue host=$1 " "$D_LOG"
+	! has_dialogue "$1" && ! grep -q "^smtpgated: action=dialogue host=$1 " "$D_LOG"
 }
 
 # DESC ADDR SIGNS-ERE EVIDENCE-ERE [BANNED]: the host flagged, reason
@@ -342,7 +342,7 @@ test_zombies() {
 	expect_flag "IPv6: address literal" "$ZOMBIE6" helo-address-literal \
 		"EHLO \\[IPv6:$ZOMBIE6\\]" 2001:db8:1::/64
 	check "one flag per host: HOST_FLAG sent 10 times" \
-		test "$(grep -c '^action=dialogue .* flag=yes ' "$D_LOG")" = 10
+		test "$(grep -c '^smtpgated: action=dialogue .* flag=yes ' "$D_LOG")" = 10
 }
 
 test_reload() {
@@ -354,13 +354,13 @@ test_reload() {
 		inspect_threshold=150
 	kill -HUP "$D_PID"
 	check "reloaded" d_logged "^reloaded $D_CONF$"
-	check "the queue stays bound" bash -c "! grep -q '^inspection: off' $D_LOG"
+	check "the queue stays bound" bash -c "! grep -q '^smtpgated: inspection: off' $D_LOG"
 	echo '/a(/ REJECT' >"$NET_DIR/broken.regexp"
 	d_conf "$D_CONF" action=log inspect_queue=3 \
 		inspect_helo_access="$NET_DIR/broken.regexp"
 	kill -HUP "$D_PID"
 	check "a broken helo table: its file:line, refused" \
-		d_logged "^$NET_DIR/broken.regexp:1: /a\\(/: "
+		d_logged "^$D_CONF:[0-9]+: inspect_helo_access: $NET_DIR/broken.regexp:1: /a\\(/: "
 	check "a broken helo table: the running configuration stays" \
 		d_logged "^reload: $D_CONF: 1 error; the running configuration stays$"
 	check "the daemon still runs" kill -0 "$D_PID"

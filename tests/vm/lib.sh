@@ -21,6 +21,9 @@
 #	unique_name PREFIX		PREFIX-<6 hex digits>, fresh per call
 #	dmesg_mark			the current end of the kernel log
 #	dmesg_since MARK		the kernel log lines after MARK
+#	expect_alloc_failures COMM...	this test makes COMM's allocations
+#					fail on purpose: their warn_alloc
+#					reports are not splats
 
 # kselftest exit codes; vm-guest.sh maps them to ok / not ok / # SKIP.
 # shellcheck disable=SC2034 # for the tests that source this file
@@ -36,6 +39,10 @@ ksft_skip() {
 ksft_fail() {
 	echo "FAIL: $*" >&2
 	exit "$KSFT_FAIL"
+}
+
+expect_alloc_failures() {
+	printf '%s\n' "$@" >>"${SG_ALLOC_FAILURES:-/dev/null}"
 }
 
 require_cmd() {

@@ -14,6 +14,10 @@
 # - Root in 8 user namespaces of one cgroup, an SMTPGATE rule in each, costs
 #   that cgroup the 8 host tables (256 KiB of buckets each at the default
 #   cap) more than 8 namespaces with an ACCEPT rule cost theirs.
+# - A namespace gets a smtpgate state (tables, counters, the default
+#   policy) on its first use only, a request or a rule: 16 new namespaces
+#   add none (debugfs smtpgate/namespaces counts them), a request in one
+#   adds one, which goes with its namespace.
 
 SMTPGATE_TEST_GW_NETNS=1
 . "$(dirname "$0")/lib.sh"
@@ -28,7 +32,7 @@ for XT_SYSDIR in /usr/lib/x86_64-linux-gnu/xtables /usr/lib/xtables \
 done
 export XTABLES_LIBDIR=${XT_SO%/*}:$XT_SYSDIR
 
-CG_MNT='' CG='' CG_ROOT='' HOLDERS=()
+CG_MNT='' CG='' CG_ROOT='' HOLDERS=() LAZY_NS=()
 NS_PER_CG=8
 
 cleanup() {
@@ -39,6 +43,9 @@ cleanup() {
 		[[ -n $CG && -d $c ]] && rmdir "$c" 2>/dev/null
 	done
 	[[ -n $CG_MNT ]] && umount "$CG_MNT" 2>/dev/null
+	for c in "${LAZY_NS[@]}"; do
+		ip netns del "$c" 2>/dev/null
+	done
 	net_cleanup
 	sg_unload
 }
@@ -137,6 +144,46 @@ test_userns() {
 	HOLDERS=()
 }
 
+# The namespaces with a smtpgate state, as the module counts them.
+sg_states() {
+	cat /sys/kernel/debug/smtpgate/namespaces
+}
+
+test_lazy() {
+	echo "# -- namespaces that never use smtpgate cost it nothing"
+	local n0 i ns=() one
+	mountpoint -q /sys/kernel/debug ||
+		mount -t debugfs debugfs /sys/kernel/debug
+	n0=$(sg_states) || { tap_fail "debugfs smtpgate/namespaces"; return; }
+	for ((i = 0; i < 16; i++)); do
+		ns+=("$(unique_name sg-lazy)")
+		ip netns add "${ns[i]}" || break
+	done
+	LAZY_NS=("${ns[@]}")
+	check "16 new namespaces: still $n0 with a state" \
+		test "$(sg_states)" = "$n0"
+	one=${ns[0]}
+	check "a request in one of them gives it a state" \
+		request_makes_state "$one" $((n0 + 1))
+	for i in "${ns[@]}"; do
+		ip netns del "$i"
+	done
+	LAZY_NS=()
+	# Namespaces go in the background (cleanup_net).
+	check "its state goes with the namespace" \
+		poll_until 30 test_states "$n0"
+}
+
+test_states() # N
+{
+	test "$(sg_states)" = "$1"
+}
+
+request_makes_state() # NETNS N
+{
+	"$CTL" -n "$1" stats >/dev/null && test_states "$2"
+}
+
 [ "$(id -u)" = 0 ] || ksft_skip "needs root (run it with scripts/vm-run.sh)"
 [ -f "${SMTPGATE_KO:-}" ] || ksft_skip "no module (SMTPGATE_KO=${SMTPGATE_KO:-})"
 require_cmd ip jq insmod rmmod modprobe unshare findmnt iptables-legacy sleep
@@ -148,6 +195,7 @@ cg_setup || ksft_fail "cannot make a memory cgroup"
 ctl policy set internal="$LAN4" max_hosts=64 ||
 	ksft_fail "smtpgatectl policy set refused the gateway's policy"
 
+test_lazy
 test_policy_cap
 test_userns
 tap_summary

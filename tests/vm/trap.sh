@@ -208,7 +208,7 @@ test_setup() {
 	sed '/^trap_port/d' "$D_CONF" >"$NET_DIR/bad.conf"
 	out=$("$SGD" --check-config -c "$NET_DIR/bad.conf" 2>&1)
 	check "--check-config: action trap without trap_port: file:line, key" \
-		test "$out" = "$NET_DIR/bad.conf:$(grep -n '^action' "$NET_DIR/bad.conf" | cut -d: -f1): action: trap needs the trap's listening port (the trap_port key)"
+		test "$out" = "smtpgated: $NET_DIR/bad.conf:$(grep -n '^action' "$NET_DIR/bad.conf" | cut -d: -f1): action: trap needs the trap's listening port (the trap_port key)"
 	step "smtpgated starts" d_start
 	check "the policy is pushed: action trap, port $TRAP_PORT" \
 		test "$(ctl -j policy | jq -c '[.action, .trap_port]')" = "[\"trap\",$TRAP_PORT]"

@@ -72,13 +72,14 @@ static int cmp_ban(const void *a, const void *b)
 /* Every ban, sorted by prefix; nonzero (and a message) on failure. */
 static int list_bans(struct ban_vec *bv)
 {
-	int ret, tries = 0;
+	unsigned int tries = 0;
+	int ret;
 
 	/* A ban added or expiring during the dump: the listing is redone. */
 	do {
 		bv->n = 0;
 		ret = sgnl_ban_list(ctl_nl(), collect_ban, bv);
-	} while (ret == -EINTR && ++tries < 5);
+	} while (sgnl_dump_again(ret, &tries));
 	if (ret < 0)
 		return nl_fail(ctl_nl(), "cannot list bans");
 	qsort(bv->v, bv->n, sizeof(*bv->v), cmp_ban);

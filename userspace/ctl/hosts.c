@@ -128,7 +128,8 @@ int cmd_hosts(int argc, char **argv)
 {
 	struct host_vec hv = { 0 };
 	bool flagged = false;
-	int i, ret, tries = 0;
+	unsigned int tries = 0;
+	int i, ret;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--flagged"))
@@ -141,7 +142,7 @@ int cmd_hosts(int argc, char **argv)
 	do {
 		hv.n = 0;
 		ret = sgnl_host_list(ctl_nl(), flagged, collect_host, &hv);
-	} while (ret == -EINTR && ++tries < 5);
+	} while (sgnl_dump_again(ret, &tries));
 	if (ret < 0)
 		return nl_fail(ctl_nl(), "cannot list hosts");
 	qsort(hv.v, hv.n, sizeof(*hv.v), cmp_host);

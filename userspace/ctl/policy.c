@@ -2,64 +2,29 @@
 /*
  * smtpgatectl policy | policy set KEY=VALUE...
  *
- * The keys are the module parameters' names (internal, exempt, action, ...)
- * plus the thresholds and caps, so one vocabulary serves modprobe,
- * smtpgate.conf and this command, and `policy` prints values in the form
+ * The keys, their value grammar and ranges are the shared table's
+ * (lib/polkey.h), the one smtpgate.conf is read with, so a value valid in
+ * one is valid in the other, and `policy` prints values in the form
  * `policy set` takes.  The kernel replaces its policy as a whole; `policy
- * set` reads it, changes the keys given and writes it back, so the keys
- * not given keep their values.  An empty list value empties the list.
+ * set` reads it, changes the keys given and writes it back with the
+ * generation it read: if anyone set the policy in between, the kernel
+ * refuses (ESTALE) and nothing changes.  An empty list value empties the
+ * list.
  */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <arpa/inet.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "ctl.h"
 #include "duration.h"
 #include "out.h"
-
-enum key_type {
-	K_PREFIXES, K_ACTION, K_SUBMISSION, K_PORTS, K_U8, K_U16, K_U32,
-	K_BOOL, K_SCOPE, K_OPT_U16,	/* K_OPT_U16: "off" or a number */
-	K_DURATION,			/* u32 seconds, as in smtpgate.conf */
-};
-
-struct key {
-	const char *name;
-	int attr;
-	enum key_type type;
-	size_t off;
-};
-
-#define POL(f)	offsetof(struct sgnl_policy, f)
-#define KEY(n, a, t)	{ #n, SMTPGATE_A_POLICY_##a, t, POL(n) }
-
-static const struct key keys[] = {
-	KEY(internal, INTERNAL, K_PREFIXES),
-	KEY(exempt, EXEMPT, K_PREFIXES),
-	KEY(walled_garden, WALLED_GARDEN, K_PREFIXES),
-	KEY(action, ACTION, K_ACTION),
-	KEY(tunnel_action, TUNNEL_ACTION, K_ACTION),
-	{ "submission", SMTPGATE_A_POLICY_SUBMISSION4, K_SUBMISSION, 0 },
-	KEY(submission_port, SUBMISSION_PORT, K_U16),
-	KEY(submission_tls_port, SUBMISSION_TLS_PORT, K_U16),
-	{ "ports", SMTPGATE_A_POLICY_PORTS, K_PORTS, 0 },
-	KEY(window, WINDOW, K_DURATION),
-	KEY(rate_limit, RATE_LIMIT, K_U32),
-	KEY(blocked_limit, BLOCKED_LIMIT, K_U32),
-	KEY(dest_limit, DEST_LIMIT, K_U32),
-	KEY(flag_tunnel, FLAG_TUNNEL, K_BOOL),
-	KEY(ban_scope, BAN_SCOPE, K_SCOPE),
-	KEY(host_prefix4, HOST_PREFIX4, K_U8),
-	KEY(host_prefix6, HOST_PREFIX6, K_U8),
-	KEY(max_hosts, MAX_HOSTS, K_U32),
-	KEY(max_bans, MAX_BANS, K_U32),
-	KEY(inspect_queue, INSPECT_QUEUE, K_OPT_U16),
-	KEY(inspect_bytes, INSPECT_BYTES, K_U32),
-	KEY(trap_port, TRAP_PORT, K_OPT_U16),
-};
+#include "polkey.h"
 
 #define HAS(a)	SGNL_POLICY_HAS(SMTPGATE_A_POLICY_##a)
 
@@ -91,56 +56,46 @@ static void print_submission(const struct sgnl_policy *p)
 	out_end();
 }
 
-static void print_key(const struct sgnl_policy *p, const struct key *k)
+static void print_key(const struct sgnl_policy *p, const struct sg_polkey *k)
 {
-	const char *base = (const char *)p, *name;
+	const char *name;
 	unsigned int i;
 
-	switch (k->type) {
-	case K_PREFIXES:
-		print_prefixes(k->name,
-			       (const struct sgnl_prefix_list *)(base + k->off));
+	switch (k->kind) {
+	case SG_PK_PREFIXES:
+		print_prefixes(k->name, (const struct sgnl_prefix_list *)
+			       ((const char *)p + k->off));
 		break;
-	case K_SUBMISSION:
+	case SG_PK_SUBMISSION:
 		print_submission(p);
 		break;
-	case K_PORTS:
+	case SG_PK_PORTS:
 		out_list(OUT_ANY, k->name, k->name);
 		for (i = 0; i < p->nports; i++)
 			out_uint(OUT_ANY, NULL, NULL, p->ports[i]);
 		out_end();
 		break;
-	case K_ACTION:
-		name = sgnl_action_name(*(const uint8_t *)(base + k->off));
+	case SG_PK_ACTION:
+	case SG_PK_TUNNEL_ACTION:
+		name = sgnl_action_name(sg_polkey_get(k, p));
 		out_str(OUT_ANY, k->name, k->name, name ? name : "?");
 		break;
-	case K_SCOPE:
-		name = sgnl_scope_name(*(const uint8_t *)(base + k->off));
+	case SG_PK_SCOPE:
+		name = sgnl_scope_name(sg_polkey_get(k, p));
 		out_str(OUT_ANY, k->name, k->name, name ? name : "?");
 		break;
-	case K_BOOL:
-		out_bool(OUT_ANY, k->name, k->name,
-			 *(const uint8_t *)(base + k->off));
+	case SG_PK_BOOL:
+		out_bool(OUT_ANY, k->name, k->name, sg_polkey_get(k, p));
 		break;
-	case K_U8:
-		out_uint(OUT_ANY, k->name, k->name,
-			 *(const uint8_t *)(base + k->off));
-		break;
-	case K_U16:
-		out_uint(OUT_ANY, k->name, k->name,
-			 *(const uint16_t *)(base + k->off));
-		break;
-	case K_OPT_U16:
-		if (p->has & SGNL_POLICY_HAS(k->attr))
-			out_uint(OUT_ANY, k->name, k->name,
-				 *(const uint16_t *)(base + k->off));
-		else
+	case SG_PK_OPT_UINT:
+		if (!sg_polkey_present(k, p)) {
 			out_null(OUT_ANY, k->name, k->name, "off");
-		break;
-	case K_U32:
-	case K_DURATION:
-		out_uint(OUT_ANY, k->name, k->name,
-			 *(const uint32_t *)(base + k->off));
+			break;
+		}
+		/* fall through */
+	case SG_PK_UINT:
+	case SG_PK_DURATION:
+		out_uint(OUT_ANY, k->name, k->name, sg_polkey_get(k, p));
 		break;
 	}
 }
@@ -153,232 +108,49 @@ static int policy_show(void)
 	if (sgnl_policy_get(ctl_nl(), &p))
 		return nl_fail(ctl_nl(), "cannot read the policy");
 	out_record(NULL);
-	for (i = 0; i < ARRAY_SIZE(keys); i++)
-		print_key(&p, &keys[i]);
-	out_uint(OUT_ANY, "generation", "generation", p.generation);
+	for (i = 0; i < sg_npolkeys; i++)
+		print_key(&p, &sg_polkeys[i]);
 	out_end();
 	return EXIT_OK;
 }
 
 /* ---- set --------------------------------------------------------------- */
 
-/* Splits a comma-separated list in place; "" is the empty list. */
-static char *next_item(char **s)
+/* The first error of a value: the one a usage error shows. */
+static void first_error(void *arg, size_t off, const char *msg)
 {
-	char *item = *s, *comma;
+	char *err = arg;
 
-	if (!item || !*item)
-		return NULL;
-	comma = strchr(item, ',');
-	if (comma) {
-		*comma = '\0';
-		*s = comma + 1;
-	} else {
-		*s = NULL;
-	}
-	return item;
-}
-
-static int set_prefixes(char *v, struct sgnl_prefix_list *l, char *err,
-			size_t len)
-{
-	char *item;
-
-	l->n = 0;
-	while ((item = next_item(&v))) {
-		if (l->n == SMTPGATE_MAX_PREFIXES) {
-			snprintf(err, len, "more than %d prefixes",
-				 SMTPGATE_MAX_PREFIXES);
-			return -E2BIG;
-		}
-		if (sg_prefix_parse(item, &l->v[l->n++], err, len))
-			return -EINVAL;
-	}
-	return 0;
-}
-
-static int set_submission(char *v, struct sgnl_policy *p, char *err,
-			  size_t len)
-{
-	struct sg_prefix a;
-	char *item;
-
-	p->has &= ~(HAS(SUBMISSION4) | HAS(SUBMISSION6));
-	while ((item = next_item(&v))) {
-		if (sg_addr_parse(item, &a, err, len))
-			return -EINVAL;
-		if (p->has & (a.family == AF_INET ? HAS(SUBMISSION4) :
-			      HAS(SUBMISSION6))) {
-			snprintf(err, len, "one address per family");
-			return -EINVAL;
-		}
-		if (a.family == AF_INET) {
-			p->submission4 = a.addr.v4;
-			p->has |= HAS(SUBMISSION4);
-		} else {
-			p->submission6 = a.addr.v6;
-			p->has |= HAS(SUBMISSION6);
-		}
-	}
-	return 0;
-}
-
-static int set_ports(char *v, struct sgnl_policy *p, char *err, size_t len)
-{
-	uint64_t port;
-	char *item;
-
-	p->nports = 0;
-	while ((item = next_item(&v))) {
-		if (p->nports == SMTPGATE_MAX_PORTS) {
-			snprintf(err, len, "more than %d ports",
-				 SMTPGATE_MAX_PORTS);
-			return -E2BIG;
-		}
-		if (sg_parse_uint(item, 65535, &port)) {
-			snprintf(err, len, "'%s' is not a port number", item);
-			return -EINVAL;
-		}
-		p->ports[p->nports++] = port;
-	}
-	return 0;
-}
-
-static int set_number(const char *v, uint64_t max, uint64_t *n, char *err,
-		      size_t len)
-{
-	if (sg_parse_uint(v, max, n)) {
-		snprintf(err, len, "'%s' is not a number from 0 to %llu", v,
-			 (unsigned long long)max);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int set_name(int value, const char *v, const char *what, char *err,
-		    size_t len)
-{
-	if (value < 0)
-		snprintf(err, len, "'%s' is not %s", v, what);
-	return value;
-}
-
-static int set_key(struct sgnl_policy *p, const struct key *k, char *v,
-		   char *err, size_t len)
-{
-	char *base = (char *)p;
-	uint64_t n;
-	int ret = 0;
-
-	switch (k->type) {
-	case K_PREFIXES:
-		ret = set_prefixes(v, (struct sgnl_prefix_list *)(base + k->off),
-				   err, len);
-		break;
-	case K_SUBMISSION:
-		return set_submission(v, p, err, len);
-	case K_PORTS:
-		ret = set_ports(v, p, err, len);
-		break;
-	case K_ACTION:
-		ret = set_name(sgnl_action_parse(v), v,
-			       "drop, log, droplog, redirect or trap", err, len);
-		if (ret >= 0)
-			*(uint8_t *)(base + k->off) = ret;
-		break;
-	case K_SCOPE:
-		ret = set_name(sgnl_scope_parse(v), v, "smtp or all", err, len);
-		if (ret >= 0)
-			*(uint8_t *)(base + k->off) = ret;
-		break;
-	case K_BOOL:
-		ret = sg_bool_parse(v, err, len);
-		if (ret >= 0)
-			*(uint8_t *)(base + k->off) = ret;
-		break;
-	case K_DURATION:
-		ret = sg_duration_parse(v, (uint32_t *)(base + k->off), err,
-					len);
-		break;
-	case K_U8:
-		ret = set_number(v, UINT8_MAX, &n, err, len);
-		if (!ret)
-			*(uint8_t *)(base + k->off) = n;
-		break;
-	case K_U16:
-		ret = set_number(v, UINT16_MAX, &n, err, len);
-		if (!ret)
-			*(uint16_t *)(base + k->off) = n;
-		break;
-	case K_U32:
-		ret = set_number(v, UINT32_MAX, &n, err, len);
-		if (!ret)
-			*(uint32_t *)(base + k->off) = n;
-		break;
-	case K_OPT_U16:
-		if (!strcmp(v, "off")) {
-			p->has &= ~SGNL_POLICY_HAS(k->attr);
-			return 0;
-		}
-		ret = set_number(v, UINT16_MAX, &n, err, len);
-		if (!ret)
-			*(uint16_t *)(base + k->off) = n;
-		break;
-	}
-	if (ret < 0)
-		return ret;
-	p->has |= SGNL_POLICY_HAS(k->attr);
-	return 0;
-}
-
-static const struct key *find_key(const char *name, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(keys); i++)
-		if (strlen(keys[i].name) == len &&
-		    !strncmp(keys[i].name, name, len))
-			return &keys[i];
-	return NULL;
-}
-
-/* "internal, exempt, ...": what a usage error offers. */
-static const char *key_names(void)
-{
-	static char names[512];
-	size_t i, n = 0;
-
-	for (i = 0; i < ARRAY_SIZE(keys) && n < sizeof(names); i++)
-		n += snprintf(names + n, sizeof(names) - n, "%s%s",
-			      i ? ", " : "", keys[i].name);
-	return names;
+	if (!err[0])
+		snprintf(err, SG_PARSE_ERRLEN + 64, "%s", msg);
 }
 
 /* Applies argv[2..] to @p; a usage error says which argument is wrong. */
 static int apply_keys(int argc, char **argv, struct sgnl_policy *p)
 {
 	char err[SG_PARSE_ERRLEN + 64];
-	bool given[ARRAY_SIZE(keys)] = { false };
-	const struct key *k;
+	bool given[SMTPGATE_A_POLICY_MAX + 1] = { false };
+	const struct sg_polkey *k;
 	char *eq, *value;
 	int i, ret;
 
 	for (i = 2; i < argc; i++) {
 		eq = strchr(argv[i], '=');
-		k = eq ? find_key(argv[i], eq - argv[i]) : NULL;
+		k = eq ? sg_polkey_find(argv[i], eq - argv[i]) : NULL;
 		if (!k)
 			return usage_error(argv[0],
 					   "policy set: '%s' is not KEY=VALUE with a known KEY (%s)",
-					   argv[i], key_names());
-		if (given[k - keys])
+					   argv[i], sg_polkey_names());
+		if (given[k->attr])
 			return usage_error(argv[0], "policy set: %s given twice",
 					   k->name);
-		given[k - keys] = true;
+		given[k->attr] = true;
 		/* The list parsers cut the value up: keep argv for messages. */
 		value = strdup(eq + 1);
 		if (!value)
 			die_nomem();
-		ret = set_key(p, k, value, err, sizeof(err));
+		err[0] = '\0';
+		ret = sg_polkey_parse(k, value, p, first_error, err);
 		free(value);
 		if (ret)
 			return usage_error(argv[0], "policy set %s: %s",
@@ -387,9 +159,49 @@ static int apply_keys(int argc, char **argv, struct sgnl_policy *p)
 	return 0;
 }
 
+/*
+ * The pid of a running smtpgated, from the lock on its state directory's
+ * lock file (store_lock() in daemon/store.c): /proc/locks names the
+ * holder of a lock on that inode without us touching the lock (taking it,
+ * even for a moment, could make a starting smtpgated fail).  0: none, -1:
+ * one whose pid is not ours to see (another pid namespace).  A daemon
+ * with another state_dir is not seen (SMTPGATED_STATE_DIR names it).
+ */
+static long smtpgated_pid(void)
+{
+	const char *dir = getenv("SMTPGATED_STATE_DIR");
+	char path[4096], line[256];
+	unsigned long long ino;
+	unsigned int maj, min;
+	struct stat st;
+	long pid = 0, p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/lock",
+		 dir && *dir ? dir : "/var/lib/smtpgate");
+	if (stat(path, &st))
+		return 0;
+	f = fopen("/proc/locks", "re");
+	if (!f)
+		return 0;
+	while (!pid && fgets(line, sizeof(line), f)) {
+		/* "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" */
+		if (!strstr(line, "FLOCK") ||
+		    sscanf(line, "%*s FLOCK %*s %*s %ld %x:%x:%llu", &p, &maj,
+			   &min, &ino) != 4)
+			continue;
+		if (makedev(maj, min) == st.st_dev && ino == st.st_ino)
+			pid = p > 0 ? p : -1;
+	}
+	fclose(f);
+	return pid;
+}
+
 static int policy_set(int argc, char **argv)
 {
-	struct sgnl_policy p;
+	struct sgnl_policy p, now;
+	uint32_t gen;
+	long pid;
 	int ret;
 
 	if (argc < 3)
@@ -401,9 +213,35 @@ static int policy_set(int argc, char **argv)
 		return ret;
 	if (sgnl_policy_get(ctl_nl(), &p))
 		return nl_fail(ctl_nl(), "cannot read the policy");
+	gen = p.generation;
 	apply_keys(argc, argv, &p);
-	if (sgnl_policy_set(ctl_nl(), &p))
+	/* p has the generation it was read at: the set is conditional. */
+	ret = sgnl_policy_set(ctl_nl(), &p);
+	if (ret == -ESTALE) {
+		char cur[24] = "";
+
+		/* Not retried: the keys given were chosen against what was read. */
+		if (!sgnl_policy_get(ctl_nl(), &now))
+			snprintf(cur, sizeof(cur), ", now %u", now.generation);
+		errmsg("policy set: the policy changed since it was read "
+		       "(generation %u%s); nothing was changed: check "
+		       "`smtpgatectl policy` and run the command again",
+		       gen, cur);
+		return EXIT_FAIL;
+	}
+	if (ret)
 		return nl_fail(ctl_nl(), "policy set");
+	pid = smtpgated_pid();
+	if (pid) {
+		char who[32] = "";
+
+		if (pid > 0)
+			snprintf(who, sizeof(who), " (pid %ld)", pid);
+		errmsg("note: smtpgated%s is running: its next reload or "
+		       "restart sets the policy of its smtpgate.conf again, "
+		       "undoing this change; put it in smtpgate.conf to keep it",
+		       who);
+	}
 	return EXIT_OK;
 }
 

@@ -25,6 +25,10 @@
 #include "out.h"
 
 #define PROG		"smtpgatectl"
+/* The project's version, from ../VERSION by way of userspace/Makefile. */
+#ifndef SG_VERSION
+#error "SG_VERSION is not defined: build with userspace/Makefile"
+#endif
 #define NETNS_DIR	"/run/netns"
 
 int ctl_exit_fail = EXIT_FAIL;
@@ -35,27 +39,31 @@ struct ctl_cmd {
 	int (*fn)(int argc, char **argv);
 	const char *args;	/* the grammar after the name */
 	const char *help;
+	/* Its options that take a value: that value is never read as -j. */
+	const char *const *valopts;
 };
 
+static const char *const ban_valopts[] = { "--for", "--scope", "--reason", NULL };
+
 static const struct ctl_cmd cmds[] = {
-	{ "hosts", cmd_hosts, "[--flagged]", "list tracked hosts" },
-	{ "host", cmd_host, "ADDR", "all the evidence about one host" },
-	{ "forget", cmd_forget, "{ ADDR | all }", "stop tracking a host (or all)" },
-	{ "bans", cmd_bans, "", "list bans" },
+	{ "hosts", cmd_hosts, "[--flagged]", "list tracked hosts", NULL },
+	{ "host", cmd_host, "ADDR", "all the evidence about one host", NULL },
+	{ "forget", cmd_forget, "{ ADDR | all }", "stop tracking a host (or all)", NULL },
+	{ "bans", cmd_bans, "", "list bans", NULL },
 	{ "ban", cmd_ban, "PREFIX [--for DURATION] [--scope { smtp | all }] [--reason TEXT]",
-	  "ban an address or prefix" },
-	{ "unban", cmd_unban, "PREFIX", "remove a ban" },
+	  "ban an address or prefix", ban_valopts },
+	{ "unban", cmd_unban, "PREFIX", "remove a ban", NULL },
 	{ "banned", cmd_banned, "ADDR",
-	  "is ADDR banned? exit 0 yes, 1 no, 2 cannot tell" },
-	{ "flush", cmd_flush, "", "remove every ban" },
+	  "is ADDR banned? exit 0 yes, 1 no, 2 cannot tell", NULL },
+	{ "flush", cmd_flush, "", "remove every ban", NULL },
 	{ "load", cmd_load, "FILE [--quiet]",
-	  "add the bans in FILE (- for stdin), one per line" },
-	{ "save", cmd_save, "", "print every ban as a line load reads back" },
-	{ "stats", cmd_stats, "", "packet counters and table sizes" },
+	  "add the bans in FILE (- for stdin), one per line", NULL },
+	{ "save", cmd_save, "", "print every ban as a line load reads back", NULL },
+	{ "stats", cmd_stats, "", "packet counters and table sizes", NULL },
 	{ "policy", cmd_policy, "[ set KEY=VALUE... ]",
-	  "show the policy, or change some of its keys" },
-	{ "monitor", cmd_monitor, "", "print events as they happen" },
-	{ "help", NULL, "", "this text" },
+	  "show the policy, or change some of its keys", NULL },
+	{ "monitor", cmd_monitor, "", "print events as they happen", NULL },
+	{ "help", NULL, "[COMMAND]", "this text, or COMMAND's", NULL },
 };
 
 static void usage(FILE *f)
@@ -63,7 +71,8 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "Usage: " PROG " [-j] [-n NETNS] COMMAND [ARGUMENTS]\n"
-		"       " PROG " { -h | --help | help }\n\n"
+		"       " PROG " COMMAND { -h | --help }\n"
+		"       " PROG " { -h | --help | help | -V | --version }\n\n"
 		"COMMAND := ");
 	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		fprintf(f, "%s%s%s%s\n", i ? "         | " : "",
@@ -74,10 +83,24 @@ static void usage(FILE *f)
 	fprintf(f, "\n"
 		"PREFIX   := ADDR[/LEN]            IPv4 or IPv6\n"
 		"DURATION := NUMBER[s|m|h|d|w]...  e.g. 90, 10m, 3h12m, 2d\n"
-		"  -j        JSON output (one object per line for monitor)\n"
-		"  -n NETNS  act in network namespace NETNS (" NETNS_DIR "/NETNS)\n"
+		"  -j, --json        JSON output (one object per line for monitor);\n"
+		"                    also after COMMAND\n"
+		"  -n, --netns NETNS act in network namespace NETNS (" NETNS_DIR "/NETNS)\n"
+		"  -V, --version     print the version\n"
 		"Exit status: 0 ok, 1 failure, 2 usage (banned: 0 yes, 1 no, 2 error).\n"
 		"See smtpgatectl(8).\n");
+}
+
+/* `COMMAND --help`: its grammar and what it does, on stdout. */
+static void cmd_usage(const struct ctl_cmd *c)
+{
+	printf("Usage: " PROG " [-j] [-n NETNS] %s%s%s\n\n  %s\n",
+	       c->name, *c->args ? " " : "", c->args, c->help);
+	if (strstr(c->args, "PREFIX"))
+		printf("\nPREFIX   := ADDR[/LEN]            IPv4 or IPv6\n");
+	if (strstr(c->args, "DURATION"))
+		printf("DURATION := NUMBER[s|m|h|d|w]...  e.g. 90, 10m, 3h12m, 2d\n");
+	printf("\nSee smtpgatectl(8).\n");
 }
 
 static const struct ctl_cmd *find_cmd(const char *name)
@@ -245,31 +268,151 @@ static bool use_color(void)
 	return isatty(STDOUT_FILENO) && !(nc && *nc);
 }
 
+/* ---- options --------------------------------------------------------------- */
+
+struct gopts {
+	bool json;
+	const char *netns;
+};
+
+/*
+ * The options before COMMAND.  Short ones bundle as getopt(3) has them
+ * (-jn NETNS, -nNETNS); long ones match exactly, no abbreviations.
+ * Returns the index of COMMAND, or -1 with *@ret the exit status (after
+ * -h, -V or a usage error).
+ */
+static int global_opts(int argc, char **argv, struct gopts *g, int *ret)
+{
+	const char *a;
+	int i;
+
+	*ret = EXIT_OK;
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
+		a = argv[i];
+		if (!strcmp(a, "--json")) {
+			g->json = true;
+		} else if (!strcmp(a, "--netns") || !strncmp(a, "--netns=", 8)) {
+			if (a[7] == '=') {
+				g->netns = a + 8;
+			} else if (++i == argc) {
+				goto no_netns;
+			} else {
+				g->netns = argv[i];
+			}
+		} else if (!strcmp(a, "--help")) {
+			usage(stdout);
+			return -1;
+		} else if (!strcmp(a, "--version")) {
+			goto version;
+		} else if (a[1] == '-') {
+			goto unknown;
+		} else {
+			for (a++; *a; a++) {
+				if (*a == 'j') {
+					g->json = true;
+				} else if (*a == 'h') {
+					usage(stdout);
+					return -1;
+				} else if (*a == 'V') {
+					goto version;
+				} else if (*a == 'n') {
+					if (a[1])
+						g->netns = a + 1;
+					else if (++i == argc)
+						goto no_netns;
+					else
+						g->netns = argv[i];
+					break;
+				} else {
+					errmsg("unknown option '-%c' (see '" PROG
+					       " help')", *a);
+					goto usage;
+				}
+			}
+		}
+	}
+	return i;
+version:
+	printf(PROG " %s\n", SG_VERSION);
+	return -1;
+no_netns:
+	errmsg("-n needs a network namespace name");
+	goto usage;
+unknown:
+	errmsg("unknown option '%s' (see '" PROG " help')", a);
+usage:
+	*ret = EXIT_USAGE;
+	return -1;
+}
+
+static bool takes_value(const struct ctl_cmd *c, const char *arg)
+{
+	const char *const *o;
+
+	for (o = c->valopts; o && *o; o++)
+		if (!strcmp(*o, arg))
+			return true;
+	return false;
+}
+
+/*
+ * What every command takes after its name too: -j (`bans -j`, as `ip`
+ * has it) and -h.  They are taken out of argv; a value of the command's
+ * own options (ban --reason -j) stays.  True when -h was among them.
+ */
+static bool command_opts(const struct ctl_cmd *c, int *argc, char **argv,
+			 struct gopts *g)
+{
+	bool help = false;
+	int i, n = 1;
+
+	for (i = 1; i < *argc; i++) {
+		if (takes_value(c, argv[i]) && i + 1 < *argc) {
+			argv[n++] = argv[i++];
+		} else if (!strcmp(argv[i], "-j") ||
+			   !strcmp(argv[i], "--json")) {
+			g->json = true;
+			continue;
+		} else if (!strcmp(argv[i], "-h") ||
+			   !strcmp(argv[i], "--help")) {
+			help = true;
+			continue;
+		}
+		argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	*argc = n;
+	return help;
+}
+
+/* `help [COMMAND]` */
+static int cmd_help(int argc, char **argv)
+{
+	const struct ctl_cmd *c;
+
+	if (argc < 2) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	c = find_cmd(argv[1]);
+	if (!c || argc > 2) {
+		errmsg("help: %s '%s' (see '" PROG " help')",
+		       c ? "unexpected" : "unknown command", argv[c ? 2 : 1]);
+		return EXIT_USAGE;
+	}
+	cmd_usage(c);
+	return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	const struct ctl_cmd *c;
-	const char *netns = NULL;
-	bool json = false;
+	struct gopts g = { 0 };
 	int i, ret;
 
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "-j")) {
-			json = true;
-		} else if (!strcmp(argv[i], "-n")) {
-			if (++i == argc) {
-				errmsg("-n needs a network namespace name");
-				return EXIT_USAGE;
-			}
-			netns = argv[i];
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return EXIT_OK;
-		} else {
-			errmsg("unknown option '%s' (see '" PROG " help')",
-			       argv[i]);
-			return EXIT_USAGE;
-		}
-	}
+	i = global_opts(argc, argv, &g, &ret);
+	if (i < 0)
+		return ret;
 	if (i == argc) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -279,14 +422,18 @@ int main(int argc, char **argv)
 		errmsg("unknown command '%s' (see '" PROG " help')", argv[i]);
 		return EXIT_USAGE;
 	}
-	if (!c->fn) {
-		usage(stdout);
+	argc -= i;
+	argv += i;
+	if (command_opts(c, &argc, argv, &g)) {
+		cmd_usage(c);
 		return EXIT_OK;
 	}
-	if (netns && (ret = enter_netns(netns)))
+	if (!c->fn)
+		return cmd_help(argc, argv);
+	if (g.netns && (ret = enter_netns(g.netns)))
 		return ret;
-	out_setup(json, use_color());
-	ret = c->fn(argc - i, argv + i);
+	out_setup(g.json, use_color());
+	ret = c->fn(argc, argv);
 	if (fflush(stdout) || ferror(stdout)) {
 		errmsg("cannot write the output: %s", strerror(errno));
 		ret = ret ? ret : EXIT_FAIL;

@@ -18,6 +18,10 @@
  * reported, not just the first, so one --check-config run shows them all.
  * Values are checked against the kernel's ranges here, so --check-config
  * needs no kernel and SIGHUP refuses a bad file before touching the policy.
+ *
+ * The policy's keys are not ours: their names, value grammar and ranges
+ * are the shared table's (lib/polkey.h), the one smtpgatectl policy set
+ * reads its KEY=VALUE with.  Only the daemon's own keys are below.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -33,19 +37,14 @@
 
 #include "smtpgated.h"
 #include "duration.h"
+#include "polkey.h"
 
 #define CONFIG_MAX_BYTES	(1 << 20)
 #define TEN_YEARS		SMTPGATE_MAX_BAN_TIMEOUT
 
 enum ktype {
-	K_PREFIXES,	/* struct sgnl_prefix_list, the kernel's (max 32) */
 	K_ALLOWLIST,	/* struct sgd_prefixes */
-	K_ACTION,	/* u8 enum smtpgate_action */
-	K_TUNNEL_ACTION,
-	K_SUBMISSION,
-	K_PORTS,
-	K_U8, K_U16, K_U32,
-	K_BOOL,		/* u8, yes or no (or 1 or 0) */
+	K_U32,
 	K_SCOPE,	/* u8 enum smtpgate_scope */
 	K_DURATION,	/* u32 seconds, from 1 to max */
 	K_FACTOR,	/* double >= 1 */
@@ -64,34 +63,13 @@ struct key {
 	enum ktype type;
 	size_t off;
 	uint64_t min, max;
-	int attr;		/* SMTPGATE_A_POLICY_*, 0: not the kernel's */
 };
 
 #define CFG(f)		offsetof(struct sgd_config, f)
-#define POL(k, t, a, lo, hi) \
-	{ #k, t, CFG(pol.k), lo, hi, SMTPGATE_A_POLICY_##a }
-#define OWN(k, t, lo, hi)	{ #k, t, CFG(k), lo, hi, 0 }
+#define OWN(k, t, lo, hi)	{ #k, t, CFG(k), lo, hi }
 
+/* smtpgated's own keys; the policy's are sg_polkeys[]. */
 static const struct key keys[] = {
-	POL(internal, K_PREFIXES, INTERNAL, 0, 0),
-	POL(exempt, K_PREFIXES, EXEMPT, 0, 0),
-	POL(walled_garden, K_PREFIXES, WALLED_GARDEN, 0, 0),
-	POL(action, K_ACTION, ACTION, 0, 0),
-	POL(tunnel_action, K_TUNNEL_ACTION, TUNNEL_ACTION, 0, 0),
-	{ "submission", K_SUBMISSION, 0, 0, 0, SMTPGATE_A_POLICY_SUBMISSION4 },
-	POL(submission_port, K_U16, SUBMISSION_PORT, 1, 65535),
-	POL(submission_tls_port, K_U16, SUBMISSION_TLS_PORT, 0, 65535),
-	{ "ports", K_PORTS, 0, 0, 0, SMTPGATE_A_POLICY_PORTS },
-	POL(window, K_DURATION, WINDOW, 1, 86400),
-	POL(rate_limit, K_U32, RATE_LIMIT, 0, 65534),
-	POL(blocked_limit, K_U32, BLOCKED_LIMIT, 0, 65535),
-	POL(dest_limit, K_U32, DEST_LIMIT, 0, 267),
-	POL(flag_tunnel, K_BOOL, FLAG_TUNNEL, 0, 0),
-	POL(host_prefix4, K_U8, HOST_PREFIX4, 8, 32),
-	POL(host_prefix6, K_U8, HOST_PREFIX6, 16, 128),
-	POL(max_hosts, K_U32, MAX_HOSTS, 16, 16777216),
-	POL(max_bans, K_U32, MAX_BANS, 16, 16777216),
-	POL(ban_scope, K_SCOPE, BAN_SCOPE, 0, 0),
 	OWN(ban_first, K_DURATION, 1, TEN_YEARS),
 	OWN(ban_factor, K_FACTOR, 1, 1000),
 	OWN(ban_max, K_DURATION, 1, TEN_YEARS),
@@ -109,15 +87,12 @@ static const struct key keys[] = {
 	OWN(sasl_window, K_DURATION, 1, 86400),
 	OWN(sasl_scope, K_SCOPE, 0, 0),
 	OWN(sasl_syslog_name, K_SYSLOG_NAMES, 0, 0),
-	POL(inspect_queue, K_U16, INSPECT_QUEUE, 0, 65535),
-	POL(inspect_bytes, K_U32, INSPECT_BYTES, 64, 1048576),
 	OWN(inspect_threshold, K_U32, 1, 100000),
 	OWN(inspect_helo_access, K_OPT_PATH, 0, 0),
 	OWN(inspect_protected_names, K_NAMES, 0, 0),
 	OWN(inspect_max_flows, K_U32, 16, 1048576),
 	OWN(inspect_max_recipients, K_U32, 0, 1000000),
 	OWN(inspect_max_messages, K_U32, 0, 1000000),
-	POL(trap_port, K_U16, TRAP_PORT, 1, 65535),
 	OWN(trap_delay, K_MSEC, 0, TRAP_MAX_DELAY_MS),
 	OWN(trap_message, K_REPLY, 0, TRAP_MESSAGE_MAX),
 	OWN(trap_max_sessions, K_U32, 1, TRAP_MAX_SESSIONS),
@@ -141,9 +116,12 @@ struct ctx {
 	void *arg;
 	int errors;
 	unsigned int set_at[NKEYS];	/* line of each key given, 0: none */
+	/* The same for the policy's keys, by attribute. */
+	unsigned int pol_set_at[SMTPGATE_A_POLICY_MAX + 1];
 	struct lline l;
-	const struct key *key;		/* the key being parsed */
-	const char *value;
+	const struct key *key;		/* the key being parsed, if ours */
+	const char *keyname;		/* the key being parsed */
+	bool comment;			/* its value has a '#' */
 };
 
 /* ---- errors ------------------------------------------------------------- */
@@ -181,9 +159,9 @@ verr(struct ctx *x, size_t off, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	if (x->value && strchr(x->value, '#'))
+	if (x->comment)
 		hint = " (a '#' comment must be on a line of its own)";
-	report(x, line_at(x, off), "%s: %s%s", x->key->name, why, hint);
+	report(x, line_at(x, off), "%s: %s%s", x->keyname, why, hint);
 }
 
 /* ---- values ------------------------------------------------------------- */
@@ -218,38 +196,6 @@ static size_t item_off(const struct ctx *x, const char *base, const char *item,
 	return value_off + (size_t)(item - base);
 }
 
-static int parse_prefix_item(struct ctx *x, const char *item, size_t off,
-			     struct sg_prefix *p)
-{
-	char err[SG_PARSE_ERRLEN];
-
-	if (sg_prefix_parse(item, p, err, sizeof(err))) {
-		verr(x, off, "%s", err);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static void set_prefixes(struct ctx *x, char *v, size_t voff)
-{
-	struct sgnl_prefix_list *l = field(x);
-	size_t pos = 0;
-	char *item;
-
-	l->n = 0;
-	while ((item = next_item(v, &pos))) {
-		size_t off = item_off(x, v, item, voff);
-
-		if (l->n == SMTPGATE_MAX_PREFIXES) {
-			verr(x, off, "more than %d prefixes (the kernel's maximum)",
-			     SMTPGATE_MAX_PREFIXES);
-			return;
-		}
-		if (!parse_prefix_item(x, item, off, &l->v[l->n]))
-			l->n++;
-	}
-}
-
 static int prefixes_add(struct sgd_prefixes *l, const struct sg_prefix *p)
 {
 	struct sg_prefix *v;
@@ -268,6 +214,7 @@ static int prefixes_add(struct sgd_prefixes *l, const struct sg_prefix *p)
 static void set_allowlist(struct ctx *x, char *v, size_t voff)
 {
 	struct sgd_prefixes *l = field(x);
+	char err[SG_PARSE_ERRLEN];
 	struct sg_prefix p;
 	size_t pos = 0;
 	char *item;
@@ -281,8 +228,10 @@ static void set_allowlist(struct ctx *x, char *v, size_t voff)
 			     (unsigned long long)x->key->max);
 			return;
 		}
-		if (parse_prefix_item(x, item, off, &p))
+		if (sg_prefix_parse(item, &p, err, sizeof(err))) {
+			verr(x, off, "%s", err);
 			continue;
+		}
 		if (prefixes_add(l, &p)) {
 			verr(x, off, "out of memory");
 			return;
@@ -373,87 +322,6 @@ static void names_free(struct sgd_names *l)
 	l->n = 0;
 }
 
-static void set_action(struct ctx *x, const char *v, bool tunnel)
-{
-	int a = sgnl_action_parse(v);
-
-	if (a < 0) {
-		verr(x, 0, tunnel ? "'%s' is not drop, log or droplog" :
-		     "'%s' is not drop, log, droplog, redirect or trap", v);
-		return;
-	}
-	if (tunnel && a == SMTPGATE_ACTION_REDIRECT) {
-		verr(x, 0, "tunnelled SMTP cannot be redirected; use drop, log or droplog");
-		return;
-	}
-	if (tunnel && a == SMTPGATE_ACTION_TRAP) {
-		verr(x, 0, "tunnelled SMTP cannot be trapped; use drop, log or droplog");
-		return;
-	}
-	*(uint8_t *)field(x) = a;
-}
-
-static void set_submission(struct ctx *x, char *v, size_t voff)
-{
-	struct sgnl_policy *pol = &x->c->pol;
-	char err[SG_PARSE_ERRLEN];
-	struct sg_prefix a;
-	size_t pos = 0;
-	uint32_t bit;
-	char *item;
-
-	pol->has &= ~(SGNL_POLICY_HAS(SMTPGATE_A_POLICY_SUBMISSION4) |
-		      SGNL_POLICY_HAS(SMTPGATE_A_POLICY_SUBMISSION6));
-	while ((item = next_item(v, &pos))) {
-		size_t off = item_off(x, v, item, voff);
-
-		if (sg_addr_parse(item, &a, err, sizeof(err))) {
-			verr(x, off, "%s", err);
-			continue;
-		}
-		bit = SGNL_POLICY_HAS(a.family == AF_INET ?
-				      SMTPGATE_A_POLICY_SUBMISSION4 :
-				      SMTPGATE_A_POLICY_SUBMISSION6);
-		if (pol->has & bit) {
-			verr(x, off, "'%s': a second %s address (one per family)",
-			     item, a.family == AF_INET ? "IPv4" : "IPv6");
-			continue;
-		}
-		pol->has |= bit;
-		if (a.family == AF_INET)
-			pol->submission4 = a.addr.v4;
-		else
-			pol->submission6 = a.addr.v6;
-	}
-}
-
-static void set_ports(struct ctx *x, char *v, size_t voff)
-{
-	struct sgnl_policy *pol = &x->c->pol;
-	unsigned int items = 0;
-	size_t pos = 0;
-	uint64_t port;
-	char *item;
-
-	pol->nports = 0;
-	while ((item = next_item(v, &pos))) {
-		size_t off = item_off(x, v, item, voff);
-
-		items++;
-		if (sg_parse_uint(item, 65535, &port) || !port) {
-			verr(x, off, "'%s' is not a port from 1 to 65535", item);
-			continue;
-		}
-		if (pol->nports == SMTPGATE_MAX_PORTS) {
-			verr(x, off, "more than %d ports", SMTPGATE_MAX_PORTS);
-			return;
-		}
-		pol->ports[pol->nports++] = port;
-	}
-	if (!items)
-		verr(x, 0, "the list is empty");
-}
-
 static void set_uint(struct ctx *x, const char *v)
 {
 	const struct key *k = x->key;
@@ -464,29 +332,7 @@ static void set_uint(struct ctx *x, const char *v)
 		     (unsigned long long)k->min, (unsigned long long)k->max);
 		return;
 	}
-	switch (k->type) {
-	case K_U8:
-		*(uint8_t *)field(x) = n;
-		break;
-	case K_U16:
-		*(uint16_t *)field(x) = n;
-		break;
-	default:
-		*(uint32_t *)field(x) = n;
-		break;
-	}
-}
-
-/* The same words as smtpgatectl policy set and the module parameter. */
-static void set_bool(struct ctx *x, const char *v)
-{
-	char err[SG_PARSE_ERRLEN];
-	int b = sg_bool_parse(v, err, sizeof(err));
-
-	if (b < 0)
-		verr(x, 0, "%s", err);
-	else
-		*(uint8_t *)field(x) = b;
+	*(uint32_t *)field(x) = n;
 }
 
 static void set_scope(struct ctx *x, const char *v)
@@ -640,8 +486,7 @@ static void set_reply(struct ctx *x, const char *v)
 /* Scalars take one word; lists and commands take the rest of the line. */
 static bool needs_value(enum ktype t)
 {
-	return t != K_PREFIXES && t != K_ALLOWLIST && t != K_SUBMISSION &&
-	       t != K_PORTS && t != K_COMMAND && t != K_OPT_PATH &&
+	return t != K_ALLOWLIST && t != K_COMMAND && t != K_OPT_PATH &&
 	       t != K_SASL_LOG && t != K_NAMES && t != K_SYSLOG_NAMES;
 }
 
@@ -654,7 +499,6 @@ static void set_value(struct ctx *x, char *v, size_t voff)
 {
 	enum ktype t = x->key->type;
 
-	x->value = v;
 	if (!*v && needs_value(t)) {
 		verr(x, 0, "no value");
 		return;
@@ -663,32 +507,12 @@ static void set_value(struct ctx *x, char *v, size_t voff)
 		verr(x, 0, "'%s': one value expected", v);
 		return;
 	}
-	if (x->key->attr)
-		x->c->pol.has |= SGNL_POLICY_HAS(x->key->attr);
 	switch (t) {
-	case K_PREFIXES:
-		set_prefixes(x, v, voff);
-		break;
 	case K_ALLOWLIST:
 		set_allowlist(x, v, voff);
 		break;
-	case K_ACTION:
-	case K_TUNNEL_ACTION:
-		set_action(x, v, t == K_TUNNEL_ACTION);
-		break;
-	case K_SUBMISSION:
-		set_submission(x, v, voff);
-		break;
-	case K_PORTS:
-		set_ports(x, v, voff);
-		break;
-	case K_U8:
-	case K_U16:
 	case K_U32:
 		set_uint(x, v);
-		break;
-	case K_BOOL:
-		set_bool(x, v);
 		break;
 	case K_SCOPE:
 		set_scope(x, v);
@@ -718,6 +542,19 @@ static void set_value(struct ctx *x, char *v, size_t voff)
 		set_syslog_names(x, v, voff);
 		break;
 	}
+}
+
+/* An error of the shared parser: @off is into the value at @voff. */
+struct pol_err {
+	struct ctx *x;
+	size_t voff;
+};
+
+static void pol_error(void *arg, size_t off, const char *msg)
+{
+	struct pol_err *e = arg;
+
+	verr(e->x, e->voff + off, "%s", msg);
 }
 
 /* ---- lines -------------------------------------------------------------- */
@@ -753,6 +590,7 @@ static void logical_line(struct ctx *x)
 {
 	char *text = x->l.text, *eq, *k, *v, *end;
 	unsigned int line = x->l.seg[0].line;
+	const struct sg_polkey *pkey;
 	const struct key *key;
 	size_t i;
 
@@ -771,6 +609,27 @@ static void logical_line(struct ctx *x)
 		       k);
 		return;
 	}
+	for (v = eq + 1; is_blank(*v); v++)
+		;
+	for (end = v + strlen(v); end > v && is_blank(end[-1]); end--)
+		;
+	*end = '\0';
+	pkey = sg_polkey_find(k, strlen(k));
+	if (pkey) {
+		struct pol_err e = { x, (size_t)(v - text) };
+
+		if (x->pol_set_at[pkey->attr]) {
+			report(x, line, "%s: already set at line %u", k,
+			       x->pol_set_at[pkey->attr]);
+			return;
+		}
+		x->pol_set_at[pkey->attr] = line;
+		x->keyname = pkey->name;
+		x->comment = strchr(v, '#');
+		sg_polkey_parse(pkey, v, &x->c->pol, pol_error, &e);
+		x->keyname = NULL;
+		return;
+	}
 	key = find_key(k);
 	if (!key) {
 		report(x, line, "%s: unknown key", k);
@@ -782,15 +641,12 @@ static void logical_line(struct ctx *x)
 		return;
 	}
 	x->set_at[i] = line;
-	for (v = eq + 1; is_blank(*v); v++)
-		;
-	for (end = v + strlen(v); end > v && is_blank(end[-1]); end--)
-		;
-	*end = '\0';
 	x->key = key;
+	x->keyname = key->name;
+	x->comment = strchr(v, '#');
 	set_value(x, v, (size_t)(v - text));
 	x->key = NULL;
-	x->value = NULL;
+	x->keyname = NULL;
 }
 
 static int lline_append(struct lline *l, const char *s, size_t n,
@@ -863,7 +719,7 @@ static void physical_line(struct ctx *x, const char *s, size_t n,
 static void check_redirect(struct ctx *x)
 {
 	const struct sgnl_policy *p = &x->c->pol;
-	unsigned int line = x->set_at[find_key("action") - keys];
+	unsigned int line = x->pol_set_at[SMTPGATE_A_POLICY_ACTION];
 
 	if (p->action == SMTPGATE_ACTION_REDIRECT &&
 	    !(p->has & (SGNL_POLICY_HAS(SMTPGATE_A_POLICY_SUBMISSION4) |
@@ -874,7 +730,7 @@ static void check_redirect(struct ctx *x)
 static void check_trap(struct ctx *x)
 {
 	const struct sgnl_policy *p = &x->c->pol;
-	unsigned int line = x->set_at[find_key("action") - keys];
+	unsigned int line = x->pol_set_at[SMTPGATE_A_POLICY_ACTION];
 
 	if (p->action == SMTPGATE_ACTION_TRAP &&
 	    !(p->has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_TRAP_PORT)))
@@ -974,6 +830,7 @@ int config_parse(struct sgd_config *c, const char *name, const char *text,
 	check_redirect(&x);
 	check_trap(&x);
 	check_ban_times(&x);
+	c->inspect_helo_access_line = x.set_at[find_key("inspect_helo_access") - keys];
 	smtp_conf_sync(c);
 	if (!c->state_dir) {
 		report(&x, 0, "state_dir: out of memory");
@@ -991,6 +848,54 @@ static void report_plain(sgd_report_fn rep, void *arg, const char *fmt, ...)
 	va_end(ap);
 	if (rep)
 		rep(arg, msg);
+}
+
+/* The inspection runs when inspect_queue is given (inspect.c). */
+static bool inspect_on(const struct sgd_config *c)
+{
+	return c->pol.has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_INSPECT_QUEUE);
+}
+
+/*
+ * The helo table's errors, each after the key that names the table
+ * ("smtpgate.conf:12: inspect_helo_access: /etc/postfix/helo:3: ..."):
+ * a table is often Postfix's, and its errors alone would not say why
+ * smtpgated read it.  A table of someone else's syntax would give one
+ * error a line: the first HELO_MAX_SHOWN are shown, then how many more.
+ */
+#define HELO_MAX_SHOWN	10
+
+struct helo_rep {
+	const struct sgd_config *c;
+	const char *path;
+	sgd_report_fn rep;
+	void *arg;
+	int n;
+};
+
+static void helo_report(void *arg, const char *msg)
+{
+	struct helo_rep *h = arg;
+
+	if (++h->n <= HELO_MAX_SHOWN)
+		report_plain(h->rep, h->arg, "%s:%u: inspect_helo_access: %s",
+			     h->path, h->c->inspect_helo_access_line, msg);
+}
+
+static int helo_load_reported(struct sgd_config *c, const char *path,
+			      sgd_report_fn rep, void *arg)
+{
+	struct helo_rep h = { .c = c, .path = path, .rep = rep, .arg = arg };
+	int errors;
+
+	errors = helo_load(&c->helo, c->inspect_helo_access, helo_report, &h);
+	if (h.n > HELO_MAX_SHOWN)
+		report_plain(rep, arg, "%s:%u: inspect_helo_access: ... and %d "
+			     "more %s in %s", path, c->inspect_helo_access_line,
+			     h.n - HELO_MAX_SHOWN,
+			     h.n - HELO_MAX_SHOWN == 1 ? "error" : "errors",
+			     c->inspect_helo_access);
+	return errors;
 }
 
 int config_load(struct sgd_config *c, const char *path,
@@ -1036,12 +941,74 @@ int config_load(struct sgd_config *c, const char *path,
 	}
 	errors = config_parse(c, path, buf, len, rep, arg);
 	free(buf);
-	/* The helo table's errors are the configuration's: FILE:LINE each. */
-	if (c->inspect_helo_access) {
-		errors += helo_load(&c->helo, c->inspect_helo_access, rep, arg);
+	/*
+	 * The helo table is for the inspection alone: with inspection off
+	 * it is not read (config_warnings() says so), so a table that is
+	 * missing or broken cannot stop a gateway that does not use it.
+	 */
+	if (c->inspect_helo_access && inspect_on(c)) {
+		errors += helo_load_reported(c, path, rep, arg);
 		smtp_conf_sync(c);
 	}
 	return errors;
+}
+
+/*
+ * What a valid configuration may still get wrong: each warning goes to
+ * @rep as "FILE: warning: ...", and the count comes back.  None of them
+ * stops the daemon.
+ */
+int config_warnings(const struct sgd_config *c, const char *path,
+		    sgd_report_fn rep, void *arg)
+{
+	int n = 0;
+
+	/* The kernel tracks and flags internal hosts only. */
+	if (!c->pol.internal.n) {
+		report_plain(rep, arg, "%s: warning: no internal prefixes "
+			     "(the internal key): smtpgate enforces nothing",
+			     path);
+		n++;
+	}
+	if (c->inspect_helo_access && !inspect_on(c)) {
+		report_plain(rep, arg, "%s:%u: warning: inspect_helo_access: "
+			     "not read: the inspection is off (no inspect_queue)",
+			     path, c->inspect_helo_access_line);
+		n++;
+	}
+	return n;
+}
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/*
+ * One line for --check-config: what the file amounts to, for the eye of
+ * whoever just edited it ("2 internal prefixes, 1 exempt, action drop, ...").
+ */
+void config_summary(const struct sgd_config *c, char *buf, size_t len)
+{
+	const struct sgnl_policy *p = &c->pol;
+	const char *action = sgnl_action_name(p->action);
+	char first[32], max[32], insp[64] = "inspection off", trap[32] = "";
+
+	sg_duration_fmt(c->ban_first, first, sizeof(first));
+	sg_duration_fmt(c->ban_max, max, sizeof(max));
+	if (inspect_on(c))
+		snprintf(insp, sizeof(insp), "inspection on NFQUEUE %u (%zu helo rules)",
+			 p->inspect_queue, c->helo.n);
+	if (p->has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_TRAP_PORT))
+		snprintf(trap, sizeof(trap), ", trap port %u", p->trap_port);
+	snprintf(buf, len, "%u internal %s, %u exempt, %u walled garden, "
+		 "action %s%s, bans %s to %s (scope %s), %zu allowlisted, "
+		 "%s, sasl_log %s, state_dir %s",
+		 p->internal.n, plural(p->internal.n, "prefix", "prefixes"),
+		 p->exempt.n, p->walled_garden.n, action ? action : "?",
+		 trap, first, max, sgnl_scope_name(p->ban_scope) ?: "?",
+		 c->allowlist.n, insp, c->sasl_log ? c->sasl_log : "off",
+		 c->state_dir);
 }
 
 const struct sg_prefix *config_allowlisted(const struct sgd_config *c,

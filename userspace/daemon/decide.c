@@ -35,7 +35,6 @@
 #include "smtpgated.h"
 #include "duration.h"
 
-#define DUMP_RETRIES	5
 #define SAVE_RETRY_MS	5000
 
 uint64_t now_unix(void)
@@ -605,14 +604,13 @@ static int kban_collect(const struct sgnl_ban *ban, void *arg)
 /* The kernel's bans, exactly: a dump interrupted by a change is redone. */
 static int dump_bans(struct sgd *d, struct kbans *k)
 {
-	int ret, i;
+	unsigned int tries = 0;
+	int ret;
 
-	for (i = 0; i < DUMP_RETRIES; i++) {
+	do {
 		k->n = 0;
 		ret = sgnl_ban_list(d->nl, kban_collect, k);
-		if (ret != -EINTR)
-			return ret;
-	}
+	} while (sgnl_dump_again(ret, &tries));
 	return ret;
 }
 

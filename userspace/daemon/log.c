@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Logging: one line per decision, to syslog (LOG_DAEMON, so the journal
- * has it too) and, in the foreground, to stderr.
+ * has it too) and, in the foreground, to stderr after "smtpgated: ".
  *
  * Decisions are key=value lines in a stable order with stable keys, so
  * fail2ban filters, SIEM parsers and grep keep working across versions:
@@ -67,7 +67,8 @@ static void emit(int prio, const char *raw)
 		syslog(prio, "%s", line);
 	/* Debug lines (hooks that went fine) are for syslog's filters. */
 	if (lg.to_stderr && prio != LOG_DEBUG) {
-		fprintf(stderr, "%s\n", line);
+		/* As syslog's tag: stderr may be a log shared with others. */
+		fprintf(stderr, "smtpgated: %s\n", line);
 		fflush(stderr);
 	}
 	if (lg.sink)

@@ -45,7 +45,10 @@
 
 #include "smtpgated.h"
 
-#define VERSION			"0.1.0"
+/* The project's version, from ../VERSION by way of userspace/Makefile. */
+#ifndef SG_VERSION
+#error "SG_VERSION is not defined: build with userspace/Makefile"
+#endif
 #define TICK_MS			1000
 #define LOSS_CHECK_MS		5000
 #define SAVE_DELAY_MS		200
@@ -109,14 +112,39 @@ static void notify(const char *msg)
 
 /* ---- configuration ---------------------------------------------------------------- */
 
+/* Every line on stderr says who speaks: stderr may be a shared log. */
 static void report_stderr(void *arg, const char *msg)
 {
-	fprintf(stderr, "%s\n", msg);
+	fprintf(stderr, "smtpgated: %s\n", msg);
 }
 
 static void report_log(void *arg, const char *msg)
 {
 	log_msg(LOG_ERR, "%s", msg);
+}
+
+static void report_warning(void *arg, const char *msg)
+{
+	log_msg(LOG_WARNING, "%s", msg);
+}
+
+/*
+ * --check-config: errors and warnings on stderr, and on success one line
+ * on stdout saying what the file amounts to.  Warnings do not fail it:
+ * ExecStartPre runs it, and a gateway that enforces nothing yet (being
+ * set up) must still start.
+ */
+static int check_config(const struct sgd_config *c, const char *path,
+			int errors)
+{
+	char sum[1024];
+
+	if (!c)
+		return errors ? 1 : 0;
+	config_warnings(c, path, report_stderr, NULL);
+	config_summary(c, sum, sizeof(sum));
+	printf("smtpgated: %s: ok: %s\n", path, sum);
+	return 0;
 }
 
 static struct sgd_config *load_config(const char *path, sgd_report_fn rep,
@@ -214,6 +242,7 @@ static void reload(struct sgd *d)
 	free(old_sasl);
 	d->cnt.reloads++;
 	log_msg(LOG_INFO, "reloaded %s", d->config_path);
+	config_warnings(d->cfg, d->config_path, report_warning, NULL);
 	notify("READY=1\nSTATUS=running");
 	return;
 refused_free:
@@ -670,11 +699,29 @@ static void stop(struct sgd *d, bool started)
 		sgnl_close(d->ev);
 	if (d->nl)
 		sgnl_close(d->nl);
+	/* A daemon that never started leaves no lock naming its pid. */
+	if (!started)
+		store_unlock(&d->store);
 	store_free(&d->store);
 	free(d->queue);
 }
 
 /* ---- main -------------------------------------------------------------------------- */
+
+/* getopt's own messages would name argv[0], a path perhaps. */
+static int bad_option(char **argv, int c)
+{
+	const char *opt = argv[optind - 1];
+
+	if (c == ':')
+		fprintf(stderr, "smtpgated: %s needs a FILE", opt);
+	else if (optopt)
+		fprintf(stderr, "smtpgated: unknown option '-%c'", optopt);
+	else
+		fprintf(stderr, "smtpgated: unknown option '%s'", opt);
+	fputs(" (see 'smtpgated --help')\n", stderr);
+	return -1;
+}
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
@@ -690,7 +737,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int c;
 
 	o->config = SGD_CONFIG_PATH;
-	while ((c = getopt_long(argc, argv, "c:fhV", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:fhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o->config = optarg;
@@ -708,16 +756,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			fputs(usage_text, stdout);
 			exit(0);
 		case 'V':
-			puts("smtpgated " VERSION);
+			puts("smtpgated " SG_VERSION);
 			exit(0);
 		default:
-			fputs(usage_text, stderr);
-			return -1;
+			return bad_option(argv, c);
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "smtpgated: unexpected '%s'\n%s", argv[optind],
-			usage_text);
+		fprintf(stderr, "smtpgated: unexpected '%s' (see 'smtpgated "
+			"--help')\n", argv[optind]);
 		return -1;
 	}
 	return 0;
@@ -761,20 +808,25 @@ int main(int argc, char **argv)
 		return 2;
 	d.config_path = o.config;
 	d.cfg = load_config(o.config, report_stderr, &errors);
-	if (o.check || o.dump || !d.cfg) {
-		int ret = errors ? 1 : 0;
-
-		if (d.cfg && o.dump)
-			ret = dump_state(d.cfg);
+	if (o.dump && d.cfg) {
+		errors = dump_state(d.cfg);
+		config_free(d.cfg);
+		free(d.cfg);
+		return errors;
+	}
+	if (o.check || !d.cfg) {
+		errors = o.check ? check_config(d.cfg, o.config, errors) : 1;
 		if (d.cfg)
 			config_free(d.cfg);
 		free(d.cfg);
-		return ret;
+		return errors;
 	}
 	if (!o.foreground && !getenv("NOTIFY_SOCKET")) {
 		ready = detach();
 		if (ready < 0) {
 			perror("smtpgated: cannot detach");
+			config_free(d.cfg);
+			free(d.cfg);
 			return 1;
 		}
 	}
@@ -783,6 +835,7 @@ int main(int argc, char **argv)
 	 * under systemd it is the journal, which syslog reaches already.
 	 */
 	log_open(o.foreground || ready >= 0);
+	config_warnings(d.cfg, d.config_path, report_warning, NULL);
 	d.store.lock_fd = -1;
 	d.store.jfd = -1;
 	sasl_init(&d.sasl);

@@ -79,6 +79,7 @@ struct sgd_config {
 	uint32_t inspect_threshold, inspect_max_flows;
 	uint32_t inspect_max_recipients, inspect_max_messages;
 	char *inspect_helo_access;		/* NULL: none */
+	unsigned int inspect_helo_access_line;	/* where the file set it */
 	struct sgd_names inspect_protected_names;
 	struct helo_table helo;			/* config_load() reads it */
 	struct smtp_conf smtp;			/* points into the above */
@@ -99,6 +100,11 @@ int config_parse(struct sgd_config *c, const char *name, const char *text,
 		 size_t len, sgd_report_fn report, void *arg);
 int config_load(struct sgd_config *c, const char *path,
 		sgd_report_fn report, void *arg);
+/* "FILE: warning: ..." for what a valid file may get wrong; the count. */
+int config_warnings(const struct sgd_config *c, const char *path,
+		    sgd_report_fn report, void *arg);
+/* One line: "2 internal prefixes, 1 exempt, ..., action drop, ...". */
+void config_summary(const struct sgd_config *c, char *buf, size_t len);
 /* The allowlist entry overlapping @p (either containing the other). */
 const struct sg_prefix *config_allowlisted(const struct sgd_config *c,
 					   const struct sg_prefix *p);
@@ -225,6 +231,8 @@ struct sgd_store {
 int store_init(struct sgd_store *s, const char *dir);
 void store_free(struct sgd_store *s);
 int store_lock(struct sgd_store *s, char *err, size_t len);
+/* Releases the lock and unlinks its file (a start that was refused). */
+void store_unlock(struct sgd_store *s);
 /*
  * 0: loaded (or nothing yet; @msg may say what was repaired, a torn
  * journal tail); 1: corrupt, moved aside, @msg says what; <0: error.

@@ -369,6 +369,19 @@ static int mkdirs(char *path)
 }
 
 /*
+ * Is @fd still the file at @path?  A daemon that refused to start
+ * unlinks its lock (store_unlock()); another that opened the file before
+ * that holds an orphan, and must lock the new file instead.
+ */
+static bool still_linked(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return !fstat(fd, &a) && !stat(path, &b) &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
  * One daemon per state directory: two would both ban, and each would
  * overwrite the other's file.  The lock dies with the process, SIGKILL
  * included.
@@ -376,7 +389,7 @@ static int mkdirs(char *path)
 int store_lock(struct sgd_store *s, char *err, size_t len)
 {
 	char *lock, pid[24];
-	int ret;
+	int ret, tries = 0;
 
 	ret = mkdirs(s->dir);
 	if (ret) {
@@ -387,6 +400,7 @@ int store_lock(struct sgd_store *s, char *err, size_t len)
 	lock = path_join(s->dir, "lock");
 	if (!lock)
 		return -ENOMEM;
+again:
 	s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (s->lock_fd < 0) {
 		ret = -errno;
@@ -403,6 +417,10 @@ int store_lock(struct sgd_store *s, char *err, size_t len)
 		s->lock_fd = -1;
 		goto out;
 	}
+	if (!still_linked(s->lock_fd, lock) && ++tries < 8) {
+		close(s->lock_fd);
+		goto again;
+	}
 	/* The pid is a courtesy to whoever wonders who holds the lock. */
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	if (!ftruncate(s->lock_fd, 0) &&
@@ -412,6 +430,26 @@ int store_lock(struct sgd_store *s, char *err, size_t len)
 out:
 	free(lock);
 	return ret;
+}
+
+/*
+ * Gives the lock up and removes its file, so that a daemon that refused
+ * to start leaves no pid behind for anyone to signal.  Unlinked while
+ * still held: whoever opened it meanwhile sees it orphaned (still_linked()).
+ * Nothing when the lock is not ours.
+ */
+void store_unlock(struct sgd_store *s)
+{
+	char *lock;
+
+	if (s->lock_fd < 0)
+		return;
+	lock = path_join(s->dir, "lock");
+	if (lock && still_linked(s->lock_fd, lock))
+		unlink(lock);
+	free(lock);
+	close(s->lock_fd);
+	s->lock_fd = -1;
 }
 
 /* ---- what changed ------------------------------------------------------------------ */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <linux/netlink.h>
 
@@ -22,6 +23,7 @@
 #include <netlink/genl/ctrl.h>
 #include <netlink/genl/genl.h>
 
+#include "polkey.h"
 #include "sgnl.h"
 
 /* libnl's callback signatures carry what some callbacks do not need. */
@@ -373,6 +375,27 @@ int sgnl_request(struct sgnl *h, struct nl_msg *msg,
 	return r.fn_ret;
 }
 
+/*
+ * Whether to redo a dump that returned @ret (*@tries: 0 before the first
+ * redo).  An interrupted one is redone up to SGNL_DUMP_TRIES times in
+ * all, after a pause that doubles each time, 10 to 160 ms: a table resize
+ * the kernel left pending (its GFP_ATOMIC bucket table failed, the worker
+ * makes it) interrupts every dump until it is done, and five dumps in a
+ * row outran it on a slow machine (faults.sh, the debug kernel).
+ */
+#define SGNL_DUMP_TRIES	6
+
+bool sgnl_dump_again(int ret, unsigned int *tries)
+{
+	struct timespec pause = { 0, 10000000L };
+
+	if (ret != -EINTR || *tries + 1 >= SGNL_DUMP_TRIES)
+		return false;
+	pause.tv_nsec <<= (*tries)++;
+	nanosleep(&pause, NULL);
+	return true;
+}
+
 /* A request without a reply of its own: only the ACK. */
 static int request_ack(struct sgnl *h, struct nl_msg *msg)
 {
@@ -425,7 +448,7 @@ static int resolve_family(struct sgnl *h)
 
 	if (id == -NLE_OBJ_NOTFOUND)
 		return fail(h, -ENOENT, "no generic netlink family '%s': "
-			    "is the smtpgate module loaded?",
+			    "is the smtpgate module loaded? (try 'modprobe smtpgate')",
 			    SMTPGATE_GENL_NAME);
 	if (id < 0)
 		return fail(h, nlerr_to_errno(id),
@@ -546,62 +569,57 @@ static int put_ports(struct nl_msg *msg, const struct sgnl_policy *pol)
 	return nest_end(msg, nest, ret);
 }
 
-#define HAS(pol, a)	((pol)->has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_##a))
-
-static int put_policy_scalars(struct nl_msg *msg, const struct sgnl_policy *p)
+/* One key of the shared table (polkey.c), when present in @p. */
+static int put_policy_key(struct nl_msg *msg, const struct sgnl_policy *p,
+			  const struct sg_polkey *k)
 {
+	uint32_t v = sg_polkey_get(k, p);
 	int ret = 0;
 
-#define PUT(a, type, v) \
-	do { if (!ret && HAS(p, a)) \
-		ret = nla_put_##type(msg, SMTPGATE_A_POLICY_##a, v); } while (0)
-	PUT(ACTION, u8, p->action);
-	PUT(TUNNEL_ACTION, u8, p->tunnel_action);
-	PUT(SUBMISSION_PORT, u16, p->submission_port);
-	PUT(SUBMISSION_TLS_PORT, u16, p->submission_tls_port);
-	PUT(WINDOW, u32, p->window);
-	PUT(RATE_LIMIT, u32, p->rate_limit);
-	PUT(BLOCKED_LIMIT, u32, p->blocked_limit);
-	PUT(DEST_LIMIT, u32, p->dest_limit);
-	PUT(FLAG_TUNNEL, u8, p->flag_tunnel);
-	PUT(BAN_SCOPE, u8, p->ban_scope);
-	PUT(HOST_PREFIX4, u8, p->host_prefix4);
-	PUT(HOST_PREFIX6, u8, p->host_prefix6);
-	PUT(MAX_HOSTS, u32, p->max_hosts);
-	PUT(MAX_BANS, u32, p->max_bans);
-	PUT(INSPECT_QUEUE, u16, p->inspect_queue);
-	PUT(INSPECT_BYTES, u32, p->inspect_bytes);
-	PUT(TRAP_PORT, u16, p->trap_port);
-#undef PUT
-	if (!ret && HAS(p, SUBMISSION4))
-		ret = nla_put(msg, SMTPGATE_A_POLICY_SUBMISSION4,
-			      sizeof(p->submission4), &p->submission4);
-	if (!ret && HAS(p, SUBMISSION6))
-		ret = nla_put(msg, SMTPGATE_A_POLICY_SUBMISSION6,
-			      sizeof(p->submission6), &p->submission6);
-	return ret;
+	if (!sg_polkey_present(k, p))
+		return 0;
+	switch (k->kind) {
+	case SG_PK_PREFIXES:
+		return put_prefix_list(msg, k->attr,
+				       (const void *)((const char *)p + k->off));
+	case SG_PK_PORTS:
+		return put_ports(msg, p);
+	case SG_PK_SUBMISSION:
+		if (p->has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_SUBMISSION4))
+			ret = nla_put(msg, SMTPGATE_A_POLICY_SUBMISSION4,
+				      sizeof(p->submission4), &p->submission4);
+		if (!ret && p->has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_SUBMISSION6))
+			ret = nla_put(msg, SMTPGATE_A_POLICY_SUBMISSION6,
+				      sizeof(p->submission6), &p->submission6);
+		return ret;
+	default:
+		break;
+	}
+	switch (k->width) {
+	case 1:
+		return nla_put_u8(msg, k->attr, v);
+	case 2:
+		return nla_put_u16(msg, k->attr, v);
+	default:
+		return nla_put_u32(msg, k->attr, v);
+	}
 }
 
+/*
+ * Every attribute @p has, the generation included: present (as a get
+ * leaves it), it makes the set conditional on the policy being unchanged.
+ */
 static int put_policy(struct nl_msg *msg, const struct sgnl_policy *p)
 {
 	struct nlattr *nest;
+	size_t i;
 	int ret = 0;
 
 	nest = nest_start(msg, SMTPGATE_A_POLICY);
 	if (!nest)
 		return -NLE_NOMEM;
-	if (HAS(p, INTERNAL))
-		ret = put_prefix_list(msg, SMTPGATE_A_POLICY_INTERNAL,
-				      &p->internal);
-	if (!ret && HAS(p, EXEMPT))
-		ret = put_prefix_list(msg, SMTPGATE_A_POLICY_EXEMPT, &p->exempt);
-	if (!ret && HAS(p, WALLED_GARDEN))
-		ret = put_prefix_list(msg, SMTPGATE_A_POLICY_WALLED_GARDEN,
-				      &p->walled_garden);
-	if (!ret && HAS(p, PORTS))
-		ret = put_ports(msg, p);
-	if (!ret)
-		ret = put_policy_scalars(msg, p);
+	for (i = 0; i < sg_npolkeys && !ret; i++)
+		ret = put_policy_key(msg, p, &sg_polkeys[i]);
 	return nest_end(msg, nest, ret);
 }
 
@@ -688,32 +706,37 @@ static struct nla_policy host_nla[SMTPGATE_A_HOST_MAX + 1] = {
 	[SMTPGATE_A_HOST_FLAGGED_AT]	= { .type = NLA_U64 },
 };
 
-static struct nla_policy policy_nla[SMTPGATE_A_POLICY_MAX + 1] = {
-	[SMTPGATE_A_POLICY_INTERNAL]	= { .type = NLA_NESTED },
-	[SMTPGATE_A_POLICY_EXEMPT]	= { .type = NLA_NESTED },
-	[SMTPGATE_A_POLICY_WALLED_GARDEN] = { .type = NLA_NESTED },
-	[SMTPGATE_A_POLICY_ACTION]	= { .type = NLA_U8 },
-	[SMTPGATE_A_POLICY_TUNNEL_ACTION] = { .type = NLA_U8 },
-	[SMTPGATE_A_POLICY_SUBMISSION4]	= { .minlen = 4 },
-	[SMTPGATE_A_POLICY_SUBMISSION6]	= { .minlen = 16 },
-	[SMTPGATE_A_POLICY_SUBMISSION_PORT] = { .type = NLA_U16 },
-	[SMTPGATE_A_POLICY_SUBMISSION_TLS_PORT] = { .type = NLA_U16 },
-	[SMTPGATE_A_POLICY_PORTS]	= { .type = NLA_NESTED },
-	[SMTPGATE_A_POLICY_WINDOW]	= { .type = NLA_U32 },
-	[SMTPGATE_A_POLICY_RATE_LIMIT]	= { .type = NLA_U32 },
-	[SMTPGATE_A_POLICY_BLOCKED_LIMIT] = { .type = NLA_U32 },
-	[SMTPGATE_A_POLICY_DEST_LIMIT]	= { .type = NLA_U32 },
-	[SMTPGATE_A_POLICY_FLAG_TUNNEL]	= { .type = NLA_U8 },
-	[SMTPGATE_A_POLICY_BAN_SCOPE]	= { .type = NLA_U8 },
-	[SMTPGATE_A_POLICY_HOST_PREFIX4] = { .type = NLA_U8 },
-	[SMTPGATE_A_POLICY_HOST_PREFIX6] = { .type = NLA_U8 },
-	[SMTPGATE_A_POLICY_MAX_HOSTS]	= { .type = NLA_U32 },
-	[SMTPGATE_A_POLICY_MAX_BANS]	= { .type = NLA_U32 },
-	[SMTPGATE_A_POLICY_GENERATION]	= { .type = NLA_U32 },
-	[SMTPGATE_A_POLICY_INSPECT_QUEUE] = { .type = NLA_U16 },
-	[SMTPGATE_A_POLICY_INSPECT_BYTES] = { .type = NLA_U32 },
-	[SMTPGATE_A_POLICY_TRAP_PORT]	= { .type = NLA_U16 },
-};
+/* Built from the key table on first use (policy_nla_init()). */
+static struct nla_policy policy_nla[SMTPGATE_A_POLICY_MAX + 1];
+
+static void policy_nla_init(void)
+{
+	static const int by_width[] = { [1] = NLA_U8, [2] = NLA_U16,
+					[4] = NLA_U32 };
+	const struct sg_polkey *k;
+	size_t i;
+
+	if (policy_nla[SMTPGATE_A_POLICY_WINDOW].type)
+		return;
+	for (i = 0; i < sg_npolkeys; i++) {
+		k = &sg_polkeys[i];
+		if (k->attr > SMTPGATE_A_POLICY_MAX)
+			continue;
+		switch (k->kind) {
+		case SG_PK_PREFIXES:
+		case SG_PK_PORTS:
+			policy_nla[k->attr].type = NLA_NESTED;
+			break;
+		case SG_PK_SUBMISSION:
+			policy_nla[SMTPGATE_A_POLICY_SUBMISSION4].minlen = 4;
+			policy_nla[SMTPGATE_A_POLICY_SUBMISSION6].minlen = 16;
+			break;
+		default:
+			policy_nla[k->attr].type = by_width[k->width];
+			break;
+		}
+	}
+}
 
 static struct nla_policy stats_nla[SMTPGATE_A_STATS_MAX + 1] = {
 	[SMTPGATE_A_STATS_PACKETS]	= { .type = NLA_NESTED },
@@ -873,60 +896,48 @@ static int get_ports(struct nlattr *nest, struct sgnl_policy *pol)
 	return 0;
 }
 
-static void get_policy_scalars(struct nlattr **tb, struct sgnl_policy *p)
+static int get_policy_key(struct nlattr **tb, struct sgnl_policy *p,
+			  const struct sg_polkey *k)
 {
-#define GET(a, type, field) \
-	do { if (tb[SMTPGATE_A_POLICY_##a]) \
-		p->field = nla_get_##type(tb[SMTPGATE_A_POLICY_##a]); } while (0)
-	GET(ACTION, u8, action);
-	GET(TUNNEL_ACTION, u8, tunnel_action);
-	GET(SUBMISSION_PORT, u16, submission_port);
-	GET(SUBMISSION_TLS_PORT, u16, submission_tls_port);
-	GET(WINDOW, u32, window);
-	GET(RATE_LIMIT, u32, rate_limit);
-	GET(BLOCKED_LIMIT, u32, blocked_limit);
-	GET(DEST_LIMIT, u32, dest_limit);
-	GET(FLAG_TUNNEL, u8, flag_tunnel);
-	GET(BAN_SCOPE, u8, ban_scope);
-	GET(HOST_PREFIX4, u8, host_prefix4);
-	GET(HOST_PREFIX6, u8, host_prefix6);
-	GET(MAX_HOSTS, u32, max_hosts);
-	GET(MAX_BANS, u32, max_bans);
-	GET(GENERATION, u32, generation);
-	GET(INSPECT_QUEUE, u16, inspect_queue);
-	GET(INSPECT_BYTES, u32, inspect_bytes);
-	GET(TRAP_PORT, u16, trap_port);
-#undef GET
+	struct nlattr *a = tb[k->attr];
+
+	switch (k->kind) {
+	case SG_PK_PREFIXES:
+		return a ? get_prefix_list(a, (void *)((char *)p + k->off)) : 0;
+	case SG_PK_PORTS:
+		return a ? get_ports(a, p) : 0;
+	case SG_PK_SUBMISSION:
+		if (tb[SMTPGATE_A_POLICY_SUBMISSION4])
+			memcpy(&p->submission4,
+			       nla_data(tb[SMTPGATE_A_POLICY_SUBMISSION4]), 4);
+		if (tb[SMTPGATE_A_POLICY_SUBMISSION6])
+			memcpy(&p->submission6,
+			       nla_data(tb[SMTPGATE_A_POLICY_SUBMISSION6]), 16);
+		return 0;
+	default:
+		break;
+	}
+	if (a)
+		sg_polkey_put(k, p, k->width == 1 ? nla_get_u8(a) :
+			      k->width == 2 ? nla_get_u16(a) : nla_get_u32(a));
+	return 0;
 }
 
 static int parse_policy(struct nlattr *nest, struct sgnl_policy *p)
 {
 	struct nlattr *tb[SMTPGATE_A_POLICY_MAX + 1];
-	int i, ret = 0;
+	size_t i;
+	int ret = 0;
 
 	sgnl_policy_init(p);
+	policy_nla_init();
 	if (nla_parse_nested(tb, SMTPGATE_A_POLICY_MAX, nest, policy_nla))
 		return -EPROTO;
 	for (i = 1; i <= SMTPGATE_A_POLICY_MAX; i++)
 		if (tb[i])
 			p->has |= SGNL_POLICY_HAS(i);
-	if (tb[SMTPGATE_A_POLICY_INTERNAL])
-		ret = get_prefix_list(tb[SMTPGATE_A_POLICY_INTERNAL],
-				      &p->internal);
-	if (!ret && tb[SMTPGATE_A_POLICY_EXEMPT])
-		ret = get_prefix_list(tb[SMTPGATE_A_POLICY_EXEMPT], &p->exempt);
-	if (!ret && tb[SMTPGATE_A_POLICY_WALLED_GARDEN])
-		ret = get_prefix_list(tb[SMTPGATE_A_POLICY_WALLED_GARDEN],
-				      &p->walled_garden);
-	if (!ret && tb[SMTPGATE_A_POLICY_PORTS])
-		ret = get_ports(tb[SMTPGATE_A_POLICY_PORTS], p);
-	if (!ret && tb[SMTPGATE_A_POLICY_SUBMISSION4])
-		memcpy(&p->submission4,
-		       nla_data(tb[SMTPGATE_A_POLICY_SUBMISSION4]), 4);
-	if (!ret && tb[SMTPGATE_A_POLICY_SUBMISSION6])
-		memcpy(&p->submission6,
-		       nla_data(tb[SMTPGATE_A_POLICY_SUBMISSION6]), 16);
-	get_policy_scalars(tb, p);
+	for (i = 0; i < sg_npolkeys && !ret; i++)
+		ret = get_policy_key(tb, p, &sg_polkeys[i]);
 	return ret;
 }
 
@@ -1698,6 +1709,8 @@ struct attr_level {
 	/* A nest's level by attribute type; NULL: not a nest. */
 	const struct attr_level *(*child)(unsigned int type);
 	bool array;		/* entries are numbered, not named */
+	/* Names by a function instead of @names. */
+	const char *(*name_of)(unsigned int type);
 };
 
 static const char *const prefix_attr_names[] = {
@@ -1723,33 +1736,6 @@ static const char *const host_attr_names[] = {
 	[SMTPGATE_A_HOST_PREFIX_LEN] = "prefix_len",
 };
 
-static const char *const policy_attr_names[] = {
-	[SMTPGATE_A_POLICY_INTERNAL] = "internal",
-	[SMTPGATE_A_POLICY_EXEMPT] = "exempt",
-	[SMTPGATE_A_POLICY_WALLED_GARDEN] = "walled_garden",
-	[SMTPGATE_A_POLICY_ACTION] = "action",
-	[SMTPGATE_A_POLICY_TUNNEL_ACTION] = "tunnel_action",
-	[SMTPGATE_A_POLICY_SUBMISSION4] = "submission4",
-	[SMTPGATE_A_POLICY_SUBMISSION6] = "submission6",
-	[SMTPGATE_A_POLICY_SUBMISSION_PORT] = "submission_port",
-	[SMTPGATE_A_POLICY_SUBMISSION_TLS_PORT] = "submission_tls_port",
-	[SMTPGATE_A_POLICY_PORTS] = "ports",
-	[SMTPGATE_A_POLICY_WINDOW] = "window",
-	[SMTPGATE_A_POLICY_RATE_LIMIT] = "rate_limit",
-	[SMTPGATE_A_POLICY_BLOCKED_LIMIT] = "blocked_limit",
-	[SMTPGATE_A_POLICY_DEST_LIMIT] = "dest_limit",
-	[SMTPGATE_A_POLICY_FLAG_TUNNEL] = "flag_tunnel",
-	[SMTPGATE_A_POLICY_BAN_SCOPE] = "ban_scope",
-	[SMTPGATE_A_POLICY_HOST_PREFIX4] = "host_prefix4",
-	[SMTPGATE_A_POLICY_HOST_PREFIX6] = "host_prefix6",
-	[SMTPGATE_A_POLICY_MAX_HOSTS] = "max_hosts",
-	[SMTPGATE_A_POLICY_MAX_BANS] = "max_bans",
-	[SMTPGATE_A_POLICY_GENERATION] = "generation",
-	[SMTPGATE_A_POLICY_INSPECT_QUEUE] = "inspect_queue",
-	[SMTPGATE_A_POLICY_INSPECT_BYTES] = "inspect_bytes",
-	[SMTPGATE_A_POLICY_TRAP_PORT] = "trap_port",
-};
-
 static const char *const top_attr_names[] = {
 	[SMTPGATE_A_POLICY] = "policy",
 	[SMTPGATE_A_HOST] = "host",
@@ -1760,7 +1746,7 @@ static const char *const top_attr_names[] = {
 };
 
 #define LEVEL(names, child, array) \
-	{ names, ARRAY_SIZE(names), child, array }
+	{ names, ARRAY_SIZE(names), child, array, NULL }
 
 static const struct attr_level prefix_level =
 	LEVEL(prefix_attr_names, NULL, false);
@@ -1803,8 +1789,17 @@ static const struct attr_level *policy_child(unsigned int type)
 	return NULL;
 }
 
-static const struct attr_level policy_level =
-	LEVEL(policy_attr_names, policy_child, false);
+/* The policy's attributes by the keys operators write (polkey.c). */
+static const char *policy_attr_name(unsigned int type)
+{
+	const struct sg_polkey *k = sg_polkey_of_attr(type);
+
+	return k ? k->name : NULL;
+}
+
+static const struct attr_level policy_level = {
+	.child = policy_child, .name_of = policy_attr_name,
+};
 
 static const struct attr_level *top_child(unsigned int type)
 {
@@ -1830,6 +1825,9 @@ static void path_step(char *buf, size_t len, const struct attr_level *lv,
 {
 	size_t used = strlen(buf);
 	const char *name = lv->names && type < lv->n ? lv->names[type] : NULL;
+
+	if (lv->name_of)
+		name = lv->name_of(type);
 
 	if (lv->array)
 		snprintf(buf + used, len - used, "[%u]", index);

@@ -79,6 +79,7 @@ struct sgnl_prefix_list {
 /*
  * The whole policy.  @has says which attributes are present: on set,
  * absent ones take the kernel's defaults; on get, what the kernel sent.
+ * Its keys (names, value grammar, ranges, attributes) are polkey.h's.
  * sgnl_policy_defaults() gives the header's documented defaults with every
  * scalar present.
  */
@@ -110,7 +111,13 @@ struct sgnl_policy {
 	uint16_t inspect_queue;		/* with its has-bit only */
 	uint32_t inspect_bytes;
 	uint16_t trap_port;		/* with its has-bit only */
-	uint32_t generation;		/* get only */
+	/*
+	 * From a get, with its has-bit.  A set sends it when the bit is set
+	 * (a read-modify-write): the kernel then refuses the set with
+	 * -ESTALE if another set came in between.  Clear the bit for an
+	 * unconditional set.
+	 */
+	uint32_t generation;
 };
 
 struct sgnl_host {
@@ -197,9 +204,10 @@ int sgnl_policy_get(struct sgnl *h, struct sgnl_policy *pol);
  * Dumps (host_list, ban_list): one callback per entry.  A dump the kernel
  * flagged NLM_F_DUMP_INTR (the table changed while it was read) returns
  * -EINTR after delivering what came: the listing may miss or repeat
- * entries, so callers that need it exact retry.  (Signals never surface
- * as -EINTR: libnl restarts those reads.)
+ * entries, so callers that need it exact retry, with sgnl_dump_again().
+ * (Signals never surface as -EINTR: libnl restarts those reads.)
  */
+bool sgnl_dump_again(int ret, unsigned int *tries);
 int sgnl_host_get(struct sgnl *h, const struct sg_prefix *addr,
 		  struct sgnl_host *host);
 int sgnl_host_list(struct sgnl *h, bool flagged_only,

@@ -27,6 +27,7 @@
 #include "msgs.h"
 #include "smtpgated.h"
 #include "duration.h"
+#include "polkey.h"
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -136,6 +137,7 @@ static const char *const good_configs[] = {
 	"internal = 192.0.2.0/24\r\nwindow = 1m\r\n",
 	"internal =\n# a comment inside the value\n  192.0.2.0/24\n",
 	"metrics_file =\nsasl_log =\non_flag =\n",
+	"inspect_queue = off\ntrap_port = off\n",
 };
 
 /* ---- config: values -------------------------------------------------------------- */
@@ -406,6 +408,110 @@ TEST(config_errors)
 			m.text[m.len - 1] = '\0';
 		EXPECT_STREQ(cases[i].msg, m.text) TH_LOG("case %zu", i);
 		config_free(&c);
+	}
+}
+
+/* "off" leaves an optional attribute out, as in smtpgatectl policy set. */
+TEST(config_optional_off)
+{
+	struct sgd_config c;
+	struct msgs m;
+
+	EXPECT_EQ(0, parse(&c, "inspect_queue = off\ntrap_port = off\n", &m))
+		TH_LOG("%s", m.text);
+	EXPECT_FALSE(!!(c.pol.has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_INSPECT_QUEUE)));
+	EXPECT_FALSE(!!(c.pol.has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_TRAP_PORT)));
+	config_free(&c);
+	EXPECT_EQ(0, parse(&c, "inspect_queue = 0\ntrap_port = 2525\n", &m))
+		TH_LOG("%s", m.text);
+	EXPECT_TRUE(!!(c.pol.has & SGNL_POLICY_HAS(SMTPGATE_A_POLICY_INSPECT_QUEUE)));
+	EXPECT_EQ(2525, c.pol.trap_port);
+	config_free(&c);
+}
+
+/* smtpgate.conf's message for a value, less "smtpgate.conf:N: KEY: ". */
+static const char *conf_msg(const char *text, const char *key)
+{
+	char pre[64];
+	const char *at;
+
+	snprintf(pre, sizeof(pre), ": %s: ", key);
+	at = strstr(text, pre);
+	return at ? at + strlen(pre) : text;
+}
+
+static void cli_err(void *arg, size_t off, const char *msg)
+{
+	struct msgs *m = arg;
+
+	if (!m->len)
+		collect(m, msg);
+}
+
+/*
+ * Every policy key, with values of every kind, read as smtpgate.conf reads
+ * "KEY = VALUE" and as smtpgatectl policy set reads KEY=VALUE: the same
+ * policy or the same message.
+ */
+TEST(config_and_policy_set_agree)
+{
+	static const char *const values[] = {
+		"", "0", "1", "7", "8", "16", "64", "267", "268", "65534",
+		"65535", "65536", "86400", "86401", "16777217", "1m", "2d",
+		"90s", "1500ms", "yes", "no", "true", "off", "drop", "log",
+		"redirect", "trap", "smtp", "all", "192.0.2.0/24",
+		"192.0.2.5/24", "25 587", "25,587,,2525", "192.0.2.1 2001:db8::1",
+		"1 2",
+	};
+	const char *prelude;
+	char text[256], *v;
+	struct sgd_config c;
+	struct sgnl_policy p;
+	struct msgs m, cm;
+	size_t i, j;
+	int conf, cli;
+
+	for (i = 0; i < sg_npolkeys; i++) {
+		const struct sg_polkey *k = &sg_polkeys[i];
+
+		if (k->flags & SG_PK_READONLY)
+			continue;
+		/* What action = redirect and trap need, on both sides. */
+		prelude = !strcmp(k->name, "action") ?
+			"submission = 192.0.2.1\ntrap_port = 2525\n" : "";
+		for (j = 0; j < ARRAY_SIZE(values); j++) {
+			snprintf(text, sizeof(text), "%s%s = %s\n", prelude,
+				 k->name, values[j]);
+			conf = parse(&c, text, &m);
+			sgnl_policy_defaults(&p);
+			memset(&cm, 0, sizeof(cm));
+			if (*prelude) {
+				char sub[] = "192.0.2.1", port[] = "2525";
+
+				sg_polkey_parse(sg_polkey_find("submission", 10),
+						sub, &p, NULL, NULL);
+				sg_polkey_parse(sg_polkey_find("trap_port", 9),
+						port, &p, NULL, NULL);
+			}
+			v = strdup(values[j]);
+			ASSERT_NE(NULL, v);
+			cli = sg_polkey_parse(k, v, &p, cli_err, &cm);
+			free(v);
+			EXPECT_EQ(!!conf, !!cli)
+				TH_LOG("%s=%s: conf \"%s\", cli \"%s\"", k->name,
+				       values[j], m.text, cm.text);
+			if (!conf && !cli) {
+				EXPECT_EQ(0, memcmp(&c.pol, &p, sizeof(p)))
+					TH_LOG("%s=%s: not the same policy",
+					       k->name, values[j]);
+			} else if (conf && cli) {
+				EXPECT_EQ(0, strncmp(conf_msg(m.text, k->name),
+						     cm.text, strlen(cm.text) - 1))
+					TH_LOG("%s=%s: conf \"%s\", cli \"%s\"",
+					       k->name, values[j], m.text, cm.text);
+			}
+			config_free(&c);
+		}
 	}
 }
 
@@ -1192,6 +1298,29 @@ TEST_F(store, one_daemon_per_directory)
 }
 
 /* The kernel line: which kernel state the bans were reconciled with. */
+/* A refused start gives the lock up and leaves no file; never another's. */
+TEST_F(store, unlock_removes_only_its_own_lock)
+{
+	struct sgd_store other;
+	char err[4608], lock[4200];
+	struct stat st;
+
+	snprintf(lock, sizeof(lock), "%s/lock", self->dir);
+	ASSERT_EQ(0, store_lock(&self->s, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(0, stat(lock, &st));
+	ASSERT_EQ(0, store_init(&other, self->dir));
+	EXPECT_EQ(-EWOULDBLOCK, store_lock(&other, err, sizeof(err)));
+	store_unlock(&other);		/* not its lock: nothing happens */
+	EXPECT_EQ(0, stat(lock, &st));
+	store_unlock(&self->s);
+	EXPECT_EQ(-1, stat(lock, &st));
+	EXPECT_EQ(-1, self->s.lock_fd);
+	/* Free again: the next daemon locks a new file. */
+	EXPECT_EQ(0, store_lock(&other, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(0, stat(lock, &st));
+	store_free(&other);
+}
+
 TEST_F(store, kernel_instance_roundtrip)
 {
 	char msg[512];

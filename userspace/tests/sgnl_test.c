@@ -5,6 +5,8 @@
  * tested in the VM by netlink_test.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -295,6 +297,32 @@ TEST(attr_path)
 	EXPECT_EQ(-ENOENT, sgnl_attr_path(nlmsg_hdr(m), 1 << 20, path,
 					  sizeof(path)));
 	nlmsg_free(m);
+}
+
+/*
+ * An interrupted dump is redone five times, after pauses of 10, 20, 40,
+ * 80 and 160 ms (a resize left pending outran five redone dumps in a
+ * row); anything else is not redone.
+ */
+TEST(dump_again)
+{
+	struct timespec t0, t1;
+	unsigned int tries = 0;
+	int redone = 0;
+	long ms;
+
+	ASSERT_FALSE(sgnl_dump_again(0, &tries));
+	ASSERT_FALSE(sgnl_dump_again(-ENOMEM, &tries));
+	ASSERT_EQ(0U, tries);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (sgnl_dump_again(-EINTR, &tries))
+		redone++;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	     (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	EXPECT_EQ(5, redone);
+	/* A lower bound only: sleeps end late on a busy machine, not early. */
+	EXPECT_GE(ms, 310);
 }
 
 TEST_HARNESS_MAIN

@@ -712,7 +712,10 @@ TEST(config_errors)
 	}
 }
 
-/* The table's errors are the configuration's, FILE:LINE each. */
+/*
+ * The table's errors are the configuration's: each names the key and
+ * where it was set, then the table's FILE:LINE.
+ */
 TEST(config_loads_the_helo_table)
 {
 	char dir[] = "/tmp/smtp-test.XXXXXX", conf_path[64], table[64];
@@ -726,7 +729,7 @@ TEST(config_loads_the_helo_table)
 	snprintf(table, sizeof(table), "%s/helo.regexp", dir);
 	fp = fopen(conf_path, "w");
 	ASSERT_NE(NULL, fp);
-	fprintf(fp, "inspect_helo_access = %s\n", table);
+	fprintf(fp, "inspect_queue = 7\ninspect_helo_access = %s\n", table);
 	fclose(fp);
 	fp = fopen(table, "w");
 	ASSERT_NE(NULL, fp);
@@ -744,11 +747,83 @@ TEST(config_loads_the_helo_table)
 	fclose(fp);
 	config_init(&c);
 	EXPECT_EQ(1, config_load(&c, conf_path, collect, &m));
-	snprintf(expect, sizeof(expect), "%s:7: /b(/: Unmatched ( or \\(\n",
-		 table);
+	snprintf(expect, sizeof(expect),
+		 "%s:2: inspect_helo_access: %s:7: /b(/: Unmatched ( or \\(\n",
+		 conf_path, table);
 	EXPECT_STREQ(expect, m.text);
 	config_free(&c);
 	unlink(table);
+	unlink(conf_path);
+	rmdir(dir);
+}
+
+/* A file that is no regexp table: ten errors, then how many more. */
+TEST(config_helo_table_errors_stop_after_ten)
+{
+	char dir[] = "/tmp/smtp-test.XXXXXX", conf_path[64], table[64];
+	char want[256];
+	struct sgd_config c;
+	struct msgs m = { 0 };
+	const char *last;
+	FILE *fp;
+	int i;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(conf_path, sizeof(conf_path), "%s/smtpgate.conf", dir);
+	snprintf(table, sizeof(table), "%s/helo.regexp", dir);
+	fp = fopen(conf_path, "w");
+	ASSERT_NE(NULL, fp);
+	fprintf(fp, "inspect_queue = 7\n\ninspect_helo_access = %s\n", table);
+	fclose(fp);
+	fp = fopen(table, "w");
+	ASSERT_NE(NULL, fp);
+	for (i = 0; i < 25; i++)
+		fprintf(fp, "host%d.example REJECT\n", i);
+	fclose(fp);
+	config_init(&c);
+	EXPECT_EQ(25, config_load(&c, conf_path, collect, &m));
+	EXPECT_EQ(11, m.n);
+	snprintf(want, sizeof(want),
+		 "%s:3: inspect_helo_access: %s:1: 'host0.example REJECT': "
+		 "a rule starts with /pattern/\n", conf_path, table);
+	EXPECT_EQ(0, strncmp(m.text, want, strlen(want))) TH_LOG("%s", m.text);
+	last = m.text + m.len - 1;
+	while (last > m.text && last[-1] != '\n')
+		last--;
+	snprintf(want, sizeof(want),
+		 "%s:3: inspect_helo_access: ... and 15 more errors in %s\n",
+		 conf_path, table);
+	EXPECT_STREQ(want, last);
+	config_free(&c);
+	unlink(table);
+	unlink(conf_path);
+	rmdir(dir);
+}
+
+/* Without inspect_queue the table is not read: missing, it is no error. */
+TEST(config_helo_table_not_read_when_inspection_is_off)
+{
+	struct sgd_config c;
+	struct msgs m = { 0 };
+	char dir[] = "/tmp/smtp-test.XXXXXX", conf_path[64];
+	FILE *fp;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(conf_path, sizeof(conf_path), "%s/smtpgate.conf", dir);
+	fp = fopen(conf_path, "w");
+	ASSERT_NE(NULL, fp);
+	fputs("internal = 192.0.2.0/24\n"
+	      "inspect_helo_access = /nonexistent/helo.regexp\n", fp);
+	fclose(fp);
+	config_init(&c);
+	EXPECT_EQ(0, config_load(&c, conf_path, collect, &m)) TH_LOG("%s", m.text);
+	EXPECT_EQ(0, c.helo.n);
+	EXPECT_EQ(NULL, c.smtp.helo);
+	memset(&m, 0, sizeof(m));
+	EXPECT_EQ(1, config_warnings(&c, "smtpgate.conf", collect, &m));
+	EXPECT_STREQ("smtpgate.conf:2: warning: inspect_helo_access: not read: "
+		     "the inspection is off (no inspect_queue)\n", m.text);
+	config_free(&c);
 	unlink(conf_path);
 	rmdir(dir);
 }

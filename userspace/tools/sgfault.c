@@ -181,7 +181,7 @@ static char *state(struct sgnl *h, uint32_t *generation)
 	struct lines l = {};
 	struct buf b = {};
 	char line[512];
-	unsigned int i;
+	unsigned int i, tries;
 	FILE *nft;
 	int ret;
 
@@ -213,15 +213,14 @@ static char *state(struct sgnl *h, uint32_t *generation)
 	/*
 	 * A resize of the table under the walker interrupts the dump, and a
 	 * failed allocation in the request can leave one pending (the
-	 * rhashtable's worker retries it): read again, as smtpgatectl does.
-	 * Interrupted five times in a row would be a finding.
+	 * rhashtable's worker makes it): read again, as smtpgatectl does.
+	 * Still interrupted after that would be a finding.
 	 */
-	for (i = 0; i < 5; i++) {
+	tries = 0;
+	do {
 		lines_free(&l);
 		ret = sgnl_ban_list(h, on_ban, &l);
-		if (ret != -EINTR)
-			break;
-	}
+	} while (sgnl_dump_again(ret, &tries));
 	fprintf(b.f, "bans: %d\n", ret);
 	lines_flush(&l, b.f);
 	ret = sgnl_host_list(h, false, on_host, &l);
@@ -748,7 +747,7 @@ static int insmod(const char *ko, const char *params)
 		fprintf(stderr, "sgfault: smtpgate is loaded\n");
 		return 1;
 	}
-	for (nth = 1; nth <= MAX_NTH; nth++) {
+	for (nth = getenv("SGF_NTH") ? atoi(getenv("SGF_NTH")) : 1; nth <= MAX_NTH; nth++) {
 		fd = open(ko, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			perror(ko);

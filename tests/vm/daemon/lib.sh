@@ -118,10 +118,15 @@ d_kill() # SIGNAL
 	return 0
 }
 
+# $D_LOG is the daemon's stderr, where every line starts with
+# "smtpgated: ": an ERE anchored with ^ is anchored after it.
 d_logged() # ERE [SECS]
 {
-	poll_until "${2:-10}" grep -qE -- "$1" "$D_LOG" || {
-		echo "no log line matches: $1"
+	local re=$1
+
+	[[ $re == ^* ]] && re="^smtpgated: ${re#^}"
+	poll_until "${2:-10}" grep -qE -- "$re" "$D_LOG" || {
+		echo "no log line matches: $re"
 		tail -n 5 "$D_LOG"
 		return 1
 	}

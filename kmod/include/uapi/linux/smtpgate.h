@@ -75,6 +75,10 @@
  * and a prefix list is a nest of SMTPGATE_A_PREFIX_ENTRY prefix nests.
  *
  * SMTPGATE_CMD_POLICY_SET: replaces the whole policy as one generation.
+ *     With SMTPGATE_A_POLICY_GENERATION, only if that is still the current
+ *     generation (compare and swap for a read-modify-write): else -ESTALE,
+ *     the attribute named, and nothing changes.  Without it the set is
+ *     unconditional (smtpgated loading its configuration).
  * SMTPGATE_CMD_POLICY_GET: returns exactly what the last set stored.
  *     SMTPGATE_A_POLICY: nest, all optional on set (absent: default)
  *         SMTPGATE_A_POLICY_INTERNAL: prefix list (max 32)
@@ -117,7 +121,10 @@
  *             queued per session and direction
  *         SMTPGATE_A_POLICY_TRAP_PORT: u16, 1-65535: port of the trap
  *             listener on the gateway; action "trap" needs it (absent)
- *         SMTPGATE_A_POLICY_GENERATION: u32, get only: bumped by every set
+ *         SMTPGATE_A_POLICY_GENERATION: u32, bumped by every set (0
+ *             before the first, 1 after the namespace's initial policy).
+ *             On set: the generation the change was based on, as read by
+ *             a get; absent: no check
  *     Changing the host prefix lengths forgets every tracked host.
  *
  * SMTPGATE_CMD_HOST_GET
