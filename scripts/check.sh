@@ -27,7 +27,7 @@ VM_KVER=${VM_KVER:-$(newest 6.1)}
 VM_KVER2=${VM_KVER2-$(newest 6.12)}
 # The whole suite on both kernels takes an hour here: make check must stay
 # under 30 minutes, also beside another VM.
-VM_TESTS2=${VM_TESTS2:-tests/vm/smoke.sh tests/vm/banlife.sh tests/vm/episodes.sh tests/vm/hosts.sh}
+VM_TESTS2=${VM_TESTS2:-tests/vm/smoke.sh tests/vm/banlife.sh tests/vm/episodes.sh tests/vm/hosts.sh tests/vm/memcg.sh}
 
 # Builds the DKMS source tree in a private DKMS tree: nothing installed.
 dkms_build() {
