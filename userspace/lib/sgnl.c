@@ -5,6 +5,10 @@
  * libnl builds and parses the messages; the receive loop is libnl's with
  * our own callbacks, because its defaults turn the kernel's errno into a
  * libnl code and drop the extended ACK that says which attribute was bad.
+ * Each request (and each wait for events) gets its own nl_cb, a clone of
+ * the socket's: the handle keeps no callbacks, so none can outlive the
+ * stack frame its argument lives in, and libnl's own requests on the
+ * socket (genl_ctrl_resolve) run with the socket's untouched ones.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -50,7 +54,6 @@
 
 struct sgnl {
 	struct nl_sock *sk;
-	struct nl_cb *cb;
 	int family;
 	bool events;			/* subscribed: an events-only handle */
 	struct sgnl_error error;
@@ -68,7 +71,6 @@ struct req {
 	int kerr;			/* the kernel's errno, negative */
 	int fn_ret;			/* first non-zero return of fn */
 	bool done;			/* ACK, error or end of dump seen */
-	bool intr;			/* NLM_F_DUMP_INTR seen */
 };
 
 /* ---- errors ----------------------------------------------------------- */
@@ -220,14 +222,6 @@ static int on_valid(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-static int on_dump_intr(struct nl_msg *msg __always_unused, void *arg)
-{
-	struct req *r = arg;
-
-	r->intr = true;
-	return NL_OK;
-}
-
 /* A successful ACK may still carry a warning. */
 static int on_ack(struct nl_msg *msg, void *arg)
 {
@@ -257,28 +251,52 @@ static int on_finish(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
+/*
+ * libnl turns the kernel's errno into one of its codes (nl_syserr2nlerr,
+ * which folds many into NLE_FAILURE) and returns that: r->kerr keeps the
+ * errno itself.  Other requests' errors never get here (on_seq_check).
+ */
 static int on_error(struct sockaddr_nl *nla __always_unused,
 		    struct nlmsgerr *e, void *arg)
 {
 	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
 	struct req *r = arg;
 
-	if (nlh->nlmsg_seq != r->seq)
-		return NL_SKIP;
 	r->kerr = e->error < 0 ? e->error : -EPROTO;
 	parse_ext_ack(r->h, nlh);
 	r->done = true;
 	return NL_STOP;
 }
 
-static void req_callbacks(struct sgnl *h, struct req *r)
+/*
+ * A clone of the socket's callbacks, so that what NLCB=debug (libnl's
+ * environment switch) set there still prints; NULL without memory.
+ */
+static struct nl_cb *clone_cb(struct sgnl *h)
 {
-	nl_cb_set(h->cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, on_seq_check, r);
-	nl_cb_set(h->cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, r);
-	nl_cb_set(h->cb, NL_CB_DUMP_INTR, NL_CB_CUSTOM, on_dump_intr, r);
-	nl_cb_set(h->cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, r);
-	nl_cb_set(h->cb, NL_CB_FINISH, NL_CB_CUSTOM, on_finish, r);
-	nl_cb_err(h->cb, NL_CB_CUSTOM, on_error, r);
+	struct nl_cb *sock_cb = nl_socket_get_cb(h->sk), *cb;
+
+	cb = nl_cb_clone(sock_cb);
+	nl_cb_put(sock_cb);
+	return cb;
+}
+
+/*
+ * NLM_F_DUMP_INTR is left to libnl: it reads the dump to its end and then
+ * returns -NLE_DUMP_INTR.
+ */
+static struct nl_cb *req_cb(struct sgnl *h, struct req *r)
+{
+	struct nl_cb *cb = clone_cb(h);
+
+	if (!cb)
+		return NULL;
+	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, on_seq_check, r);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, r);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, r);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_finish, r);
+	nl_cb_err(cb, NL_CB_CUSTOM, on_error, r);
+	return cb;
 }
 
 /* ---- requests --------------------------------------------------------- */
@@ -331,10 +349,33 @@ static void keep_request(struct sgnl *h, const struct nlmsghdr *nlh)
 	memcpy(h->req, nlh, nlh->nlmsg_len);
 }
 
+/* Receives until the ACK, the error or the end of the dump. */
+static int receive(struct sgnl *h, struct req *r, struct nl_cb *cb)
+{
+	bool intr = false;
+	int ret;
+
+	while (!r->done) {
+		ret = nl_recvmsgs(h->sk, cb);
+		if (ret == -NLE_DUMP_INTR)
+			intr = true;
+		else if (ret < 0 && !r->done)
+			return fail(h, nlerr_to_errno(ret), "cannot receive: %s",
+				    nl_geterror(ret));
+	}
+	if (r->kerr)
+		return kernel_error(h, r->kerr);
+	if (intr)
+		return fail(h, -EINTR,
+			    "the table changed during the dump; try again");
+	return 0;
+}
+
 int sgnl_request(struct sgnl *h, struct nl_msg *msg,
 		 sgnl_msg_fn fn, void *arg)
 {
 	struct req r = { .h = h, .fn = fn, .arg = arg };
+	struct nl_cb *cb;
 	int ret, err;
 
 	error_clear(h);
@@ -347,28 +388,26 @@ int sgnl_request(struct sgnl *h, struct nl_msg *msg,
 	nl_complete_msg(h->sk, msg);
 	r.seq = nlmsg_hdr(msg)->nlmsg_seq;
 	keep_request(h, nlmsg_hdr(msg));
-	req_callbacks(h, &r);
+	cb = req_cb(h, &r);
+	if (!cb) {
+		nlmsg_free(msg);
+		return fail(h, -ENOMEM, "cannot allocate netlink callbacks");
+	}
 	errno = 0;
 	ret = nl_send(h->sk, msg);
 	/* libnl's code for a failed sendmsg() loses its errno: keep it. */
 	err = errno;
 	nlmsg_free(msg);
 	if (ret < 0 && err)
-		return fail(h, -err, "cannot send: %s", strerror(err));
-	if (ret < 0)
-		return fail(h, nlerr_to_errno(ret), "cannot send: %s",
-			    nl_geterror(ret));
-	while (!r.done) {
-		ret = nl_recvmsgs(h->sk, h->cb);
-		if (ret < 0 && !r.done)
-			return fail(h, nlerr_to_errno(ret), "cannot receive: %s",
-				    nl_geterror(ret));
-	}
-	if (r.kerr)
-		return kernel_error(h, r.kerr);
-	if (r.intr)
-		return fail(h, -EINTR,
-			    "the table changed during the dump; try again");
+		ret = fail(h, -err, "cannot send: %s", strerror(err));
+	else if (ret < 0)
+		ret = fail(h, nlerr_to_errno(ret), "cannot send: %s",
+			   nl_geterror(ret));
+	else
+		ret = receive(h, &r, cb);
+	nl_cb_put(cb);
+	if (ret)
+		return ret;
 	if (r.fn_ret < 0 && !h->error.err)
 		fail(h, r.fn_ret, "%s", r.fn_ret == -EPROTO ?
 		     "malformed reply from the kernel" : strerror(-r.fn_ret));
@@ -420,8 +459,7 @@ static int open_socket(struct sgnl *h)
 	int ret;
 
 	h->sk = nl_socket_alloc();
-	h->cb = nl_cb_alloc(NL_CB_DEFAULT);
-	if (!h->sk || !h->cb)
+	if (!h->sk)
 		return fail(h, -ENOMEM, "cannot allocate a netlink socket");
 	ret = genl_connect(h->sk);
 	if (ret < 0)
@@ -474,13 +512,9 @@ int sgnl_open(struct sgnl **hp)
 	ret = open_socket(h);
 	if (!ret)
 		ret = resolve_family(h);
-	if (ret) {
-		if (h->sk)
-			nl_socket_free(h->sk);
-		if (h->cb)
-			nl_cb_put(h->cb);
+	if (ret && h->sk) {
+		nl_socket_free(h->sk);
 		h->sk = NULL;
-		h->cb = NULL;
 	}
 	return ret;
 }
@@ -491,8 +525,6 @@ void sgnl_close(struct sgnl *h)
 		return;
 	if (h->sk)
 		nl_socket_free(h->sk);
-	if (h->cb)
-		nl_cb_put(h->cb);
 	free(h->req);
 	free(h);
 }
@@ -1393,6 +1425,8 @@ int sgnl_events_subscribe(struct sgnl *h)
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	nl_socket_set_nonblocking(h->sk);
+	/* Multicasts carry no sequence number of ours. */
+	nl_socket_disable_seq_check(h->sk);
 	h->events = true;
 	return 0;
 }
@@ -1449,24 +1483,6 @@ static int on_event(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-/* Multicasts carry no sequence number of ours. */
-static int seq_any(struct nl_msg *msg __always_unused,
-		   void *arg __always_unused)
-{
-	return NL_OK;
-}
-
-/* Nothing of an earlier request's callbacks (and its stack) may stay. */
-static void event_callbacks(struct sgnl *h, struct event_ctx *c)
-{
-	nl_cb_set(h->cb, NL_CB_VALID, NL_CB_CUSTOM, on_event, c);
-	nl_cb_set(h->cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, seq_any, NULL);
-	nl_cb_set(h->cb, NL_CB_DUMP_INTR, NL_CB_DEFAULT, NULL, NULL);
-	nl_cb_set(h->cb, NL_CB_ACK, NL_CB_DEFAULT, NULL, NULL);
-	nl_cb_set(h->cb, NL_CB_FINISH, NL_CB_DEFAULT, NULL, NULL);
-	nl_cb_err(h->cb, NL_CB_DEFAULT, NULL, NULL);
-}
-
 /*
  * Waits up to @timeout_ms (-1: forever) for events and delivers every one
  * queued.  Returns how many, 0 on timeout, -ENOBUFS when the socket
@@ -1478,6 +1494,7 @@ int sgnl_event_recv(struct sgnl *h, int timeout_ms, sgnl_event_fn fn,
 {
 	struct event_ctx c = { .h = h, .fn = fn, .arg = arg };
 	struct pollfd pfd = { .fd = nl_socket_get_fd(h->sk), .events = POLLIN };
+	struct nl_cb *cb;
 	int ret;
 
 	error_clear(h);
@@ -1488,11 +1505,15 @@ int sgnl_event_recv(struct sgnl *h, int timeout_ms, sgnl_event_fn fn,
 		return fail(h, -errno, "poll: %s", strerror(errno));
 	if (!ret)
 		return 0;
-	event_callbacks(h, &c);
+	cb = clone_cb(h);
+	if (!cb)
+		return fail(h, -ENOMEM, "cannot allocate netlink callbacks");
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_event, &c);
 	do {
 		/* Non-blocking: -NLE_AGAIN (or 0) once the queue is drained. */
-		ret = nl_recvmsgs_report(h->sk, h->cb);
+		ret = nl_recvmsgs_report(h->sk, cb);
 	} while (ret > 0 && !c.ret);
+	nl_cb_put(cb);
 	if (ret == -NLE_AGAIN)
 		ret = 0;
 	/* libnl reports the socket's ENOBUFS as NLE_NOMEM. */
