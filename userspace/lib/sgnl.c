@@ -98,27 +98,33 @@ fail(struct sgnl *h, int err, const char *fmt, ...)
 	return err;
 }
 
-/* libnl reports its own codes; callers get errno. */
-static int nlerr_to_errno(int nlerr)
+/*
+ * Callers get a negative errno, but libnl 3.7 returns its own codes (NLE_*)
+ * and offers no way back (there is nl_syserr2nlerr(), no inverse).  Where
+ * its failure was a system call's, libnl made the code from errno with
+ * nl_syserr2nlerr(), which folds several into one (ENOBUFS and ENOMEM are
+ * both NLE_NOMEM, most are NLE_FAILURE) but leaves errno as the call set
+ * it: @sys is that errno (the caller cleared it before the call, or passes
+ * 0 where no system call was made), believed when nl_syserr2nlerr() turns
+ * it into the very code libnl returned.  The rest are codes libnl makes up
+ * itself in the calls we make, and what genl_ctrl_resolve() passed of the
+ * kernel's errno (ENOENT, EINVAL, ENOMEM: its others read -EIO).  Our own
+ * requests' kernel errors never come here: on_error keeps the errno.
+ */
+static int lib_errno(int nlerr, int sys)
 {
-	switch (nlerr < 0 ? -nlerr : nlerr) {
+	nlerr = nlerr < 0 ? -nlerr : nlerr;
+	if (sys > 0 && nl_syserr2nlerr(sys) == nlerr)
+		return -sys;
+	switch (nlerr) {
 	case NLE_NOMEM:		return -ENOMEM;
-	case NLE_AGAIN:		return -EAGAIN;
-	case NLE_BUSY:		return -EBUSY;
-	case NLE_RANGE:		return -ERANGE;
 	case NLE_INVAL:		return -EINVAL;
-	case NLE_MSGSIZE:	return -EMSGSIZE;
+	case NLE_OBJ_NOTFOUND:	return -ENOENT;
+	case NLE_MSGSIZE:
 	case NLE_MSG_TOOSHORT:
 	case NLE_MSG_TRUNC:	return -EMSGSIZE;
-	case NLE_OPNOTSUPP:	return -EOPNOTSUPP;
-	case NLE_PERM:		return -EPERM;
-	case NLE_NOACCESS:	return -EACCES;
-	case NLE_OBJ_NOTFOUND:	return -ENOENT;
-	case NLE_EXIST:		return -EEXIST;
-	case NLE_AF_NOSUPPORT:	return -EAFNOSUPPORT;
-	case NLE_PROTO_MISMATCH:return -EPROTONOSUPPORT;
-	case NLE_BAD_SOCK:	return -EBADF;
 	case NLE_DUMP_INTR:	return -EINTR;
+	case NLE_BAD_SOCK:	return -EBADF;
 	case NLE_SEQ_MISMATCH:
 	case NLE_MSGTYPE_NOSUPPORT:
 	case NLE_PARSE_ERR:	return -EPROTO;
@@ -356,12 +362,13 @@ static int receive(struct sgnl *h, struct req *r, struct nl_cb *cb)
 	int ret;
 
 	while (!r->done) {
+		errno = 0;
 		ret = nl_recvmsgs(h->sk, cb);
 		if (ret == -NLE_DUMP_INTR)
 			intr = true;
 		else if (ret < 0 && !r->done)
-			return fail(h, nlerr_to_errno(ret), "cannot receive: %s",
-				    nl_geterror(ret));
+			return fail(h, lib_errno(ret, errno),
+				    "cannot receive: %s", nl_geterror(ret));
 	}
 	if (r->kerr)
 		return kernel_error(h, r->kerr);
@@ -376,7 +383,7 @@ int sgnl_request(struct sgnl *h, struct nl_msg *msg,
 {
 	struct req r = { .h = h, .fn = fn, .arg = arg };
 	struct nl_cb *cb;
-	int ret, err;
+	int ret;
 
 	error_clear(h);
 	if (!msg)
@@ -395,14 +402,11 @@ int sgnl_request(struct sgnl *h, struct nl_msg *msg,
 	}
 	errno = 0;
 	ret = nl_send(h->sk, msg);
-	/* libnl's code for a failed sendmsg() loses its errno: keep it. */
-	err = errno;
+	if (ret < 0)
+		ret = lib_errno(ret, errno);
 	nlmsg_free(msg);
-	if (ret < 0 && err)
-		ret = fail(h, -err, "cannot send: %s", strerror(err));
-	else if (ret < 0)
-		ret = fail(h, nlerr_to_errno(ret), "cannot send: %s",
-			   nl_geterror(ret));
+	if (ret < 0)
+		fail(h, ret, "cannot send: %s", strerror(-ret));
 	else
 		ret = receive(h, &r, cb);
 	nl_cb_put(cb);
@@ -461,14 +465,16 @@ static int open_socket(struct sgnl *h)
 	h->sk = nl_socket_alloc();
 	if (!h->sk)
 		return fail(h, -ENOMEM, "cannot allocate a netlink socket");
+	errno = 0;
 	ret = genl_connect(h->sk);
 	if (ret < 0)
-		return fail(h, nlerr_to_errno(ret),
+		return fail(h, lib_errno(ret, errno),
 			    "cannot open a generic netlink socket: %s",
 			    nl_geterror(ret));
+	errno = 0;
 	ret = nl_socket_set_buffer_size(h->sk, SOCK_RCVBUF, SOCK_SNDBUF);
 	if (ret < 0)
-		return fail(h, nlerr_to_errno(ret),
+		return fail(h, lib_errno(ret, errno),
 			    "cannot size the netlink socket's buffers: %s",
 			    nl_geterror(ret));
 	/* The kernel's messages are why we are here. */
@@ -482,14 +488,16 @@ static int open_socket(struct sgnl *h)
 /* Resolving the family is also what autoloads the module. */
 static int resolve_family(struct sgnl *h)
 {
-	int id = genl_ctrl_resolve(h->sk, SMTPGATE_GENL_NAME);
+	int id;
 
+	errno = 0;
+	id = genl_ctrl_resolve(h->sk, SMTPGATE_GENL_NAME);
 	if (id == -NLE_OBJ_NOTFOUND)
 		return fail(h, -ENOENT, "no generic netlink family '%s': "
 			    "is the smtpgate module loaded? (try 'modprobe smtpgate')",
 			    SMTPGATE_GENL_NAME);
 	if (id < 0)
-		return fail(h, nlerr_to_errno(id),
+		return fail(h, lib_errno(id, errno),
 			    "cannot resolve generic netlink family '%s': %s",
 			    SMTPGATE_GENL_NAME, nl_geterror(id));
 	h->family = id;
@@ -696,7 +704,7 @@ static int build_error(struct sgnl *h, struct nl_msg *msg, int nlerr,
 	if (nlerr == -NLE_INVAL)
 		return fail(h, -EINVAL, "%s: address family %s", what,
 			    "is neither AF_INET nor AF_INET6");
-	return fail(h, nlerr_to_errno(nlerr), "%s: %s", what,
+	return fail(h, lib_errno(nlerr, 0), "%s: %s", what,
 		    nl_geterror(nlerr));
 }
 
@@ -1402,25 +1410,29 @@ int sgnl_stats_get(struct sgnl *h, struct sgnl_stats *st)
 /* ---- events ----------------------------------------------------------- */
 
 /*
- * Joins the events group.  setsockopt() rather than libnl, whose error
- * codes would hide the EPERM a caller without CAP_NET_ADMIN gets.
+ * Joins the events group.  A caller without CAP_NET_ADMIN gets -EPERM:
+ * the errno of libnl's setsockopt(), which lib_errno() recovers.
  */
 int sgnl_events_subscribe(struct sgnl *h)
 {
-	int grp, fd = nl_socket_get_fd(h->sk), size = EVENT_RCVBUF;
+	int grp, ret, fd = nl_socket_get_fd(h->sk), size = EVENT_RCVBUF;
 
 	error_clear(h);
+	errno = 0;
 	grp = genl_ctrl_resolve_grp(h->sk, SMTPGATE_GENL_NAME,
 				    SMTPGATE_GENL_MCGRP_EVENTS);
 	if (grp < 0)
-		return fail(h, nlerr_to_errno(grp),
+		return fail(h, lib_errno(grp, errno),
 			    "no multicast group '%s' in family '%s': %s",
 			    SMTPGATE_GENL_MCGRP_EVENTS, SMTPGATE_GENL_NAME,
 			    nl_geterror(grp));
-	if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP,
-		       &grp, sizeof(grp)))
-		return fail(h, -errno, "cannot join the events group: %s",
-			    strerror(errno));
+	errno = 0;
+	ret = nl_socket_add_membership(h->sk, grp);
+	if (ret < 0) {
+		ret = lib_errno(ret, errno);
+		return fail(h, ret, "cannot join the events group: %s",
+			    strerror(-ret));
+	}
 	/* Bigger than rmem_max needs CAP_NET_ADMIN: best effort. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
@@ -1495,7 +1507,7 @@ int sgnl_event_recv(struct sgnl *h, int timeout_ms, sgnl_event_fn fn,
 	struct event_ctx c = { .h = h, .fn = fn, .arg = arg };
 	struct pollfd pfd = { .fd = nl_socket_get_fd(h->sk), .events = POLLIN };
 	struct nl_cb *cb;
-	int ret;
+	int ret, err = 0;
 
 	error_clear(h);
 	if (!h->events)
@@ -1510,17 +1522,18 @@ int sgnl_event_recv(struct sgnl *h, int timeout_ms, sgnl_event_fn fn,
 		return fail(h, -ENOMEM, "cannot allocate netlink callbacks");
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_event, &c);
 	do {
-		/* Non-blocking: -NLE_AGAIN (or 0) once the queue is drained. */
+		/* Non-blocking: 0 (libnl's EAGAIN) once the queue is drained. */
+		errno = 0;
 		ret = nl_recvmsgs_report(h->sk, cb);
 	} while (ret > 0 && !c.ret);
-	nl_cb_put(cb);
-	if (ret == -NLE_AGAIN)
-		ret = 0;
-	/* libnl reports the socket's ENOBUFS as NLE_NOMEM. */
-	if (ret == -NLE_NOMEM)
-		return fail(h, -ENOBUFS, "events lost: the socket overran");
 	if (ret < 0)
-		return fail(h, nlerr_to_errno(ret), "cannot receive events: %s",
+		err = lib_errno(ret, errno);
+	nl_cb_put(cb);
+	/* The socket overran: NLE_NOMEM to libnl, ENOBUFS in errno. */
+	if (err == -ENOBUFS)
+		return fail(h, err, "events lost: the socket overran");
+	if (err && err != -EAGAIN)
+		return fail(h, err, "cannot receive events: %s",
 			    nl_geterror(ret));
 	return c.ret ? c.ret : c.count;
 }
