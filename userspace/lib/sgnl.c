@@ -148,59 +148,58 @@ int sgnl_fd(const struct sgnl *h)
 }
 
 /*
- * Reads the extended ACK TLVs that start at @tlv inside @nlh: the message,
- * the offset of the bad attribute in our request, a missing attribute.
+ * The extended ACK.  libnl (3.7 here, and none up to 3.11) has no support
+ * for it: no call that sets NETLINK_EXT_ACK, no accessor for the TLVs.
+ * Its error callback gets the struct nlmsgerr alone, and it reads neither
+ * the errno nor the TLVs of an NLMSG_DONE.  So open_socket() sets the
+ * option on libnl's fd, and the TLVs, which follow @hdrlen bytes of the
+ * message's payload, are read here with libnl's parser.
  */
-static void parse_tlvs(struct sgnl *h, const struct nlmsghdr *nlh,
-		       const void *tlv)
+static struct nla_policy ext_ack_nla[NLMSGERR_ATTR_MAX + 1] = {
+	[NLMSGERR_ATTR_MSG]		= { .type = NLA_STRING },
+	[NLMSGERR_ATTR_OFFS]		= { .type = NLA_U32 },
+	[NLMSGERR_ATTR_MISS_TYPE]	= { .type = NLA_U32 },
+};
+
+static void parse_tlvs(struct sgnl *h, struct nlmsghdr *nlh, size_t hdrlen)
 {
 	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
-	const char *end = (const char *)nlh + nlh->nlmsg_len;
-	const char *msg;
-	int len;
 
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || (const char *)tlv >= end)
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) ||
+	    nlmsg_parse(nlh, hdrlen, tb, NLMSGERR_ATTR_MAX, ext_ack_nla))
 		return;
-	len = end - (const char *)tlv;
-	if (nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)tlv, len, NULL))
-		return;
-	if (tb[NLMSGERR_ATTR_MSG] && nla_len(tb[NLMSGERR_ATTR_MSG]) > 0) {
-		msg = nla_data(tb[NLMSGERR_ATTR_MSG]);
-		len = strnlen(msg, nla_len(tb[NLMSGERR_ATTR_MSG]));
-		snprintf(h->error.msg, sizeof(h->error.msg), "%.*s", len, msg);
+	if (tb[NLMSGERR_ATTR_MSG]) {
+		snprintf(h->error.msg, sizeof(h->error.msg), "%s",
+			 nla_get_string(tb[NLMSGERR_ATTR_MSG]));
 		h->error.kernel_msg = true;
 	}
-	if (tb[NLMSGERR_ATTR_OFFS] && nla_len(tb[NLMSGERR_ATTR_OFFS]) >= 4) {
+	if (tb[NLMSGERR_ATTR_OFFS]) {
 		h->error.offset = nla_get_u32(tb[NLMSGERR_ATTR_OFFS]);
 		if (h->req)
 			sgnl_attr_path(h->req, h->error.offset, h->error.attr,
 				       sizeof(h->error.attr));
 	}
-	if (tb[NLMSGERR_ATTR_MISS_TYPE] &&
-	    nla_len(tb[NLMSGERR_ATTR_MISS_TYPE]) >= 4)
+	if (tb[NLMSGERR_ATTR_MISS_TYPE])
 		h->error.miss_type = nla_get_u32(tb[NLMSGERR_ATTR_MISS_TYPE]);
 }
 
 /*
- * An NLMSG_ERROR carries our request back (whole, or only its header
- * when NLM_F_CAPPED), then the TLVs.
+ * An NLMSG_ERROR (or ACK) carries our request back, whole or, when
+ * NLM_F_CAPPED, only its header; the TLVs follow.
  */
-static void parse_ext_ack(struct sgnl *h, const struct nlmsghdr *nlh)
+static void parse_ext_ack(struct sgnl *h, struct nlmsghdr *nlh)
 {
 	const struct nlmsgerr *e = nlmsg_data(nlh);
 	size_t echoed;
 
-	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*e))
+	if (!nlmsg_valid_hdr(nlh, sizeof(*e)))
 		return;
 	if (nlh->nlmsg_flags & NLM_F_CAPPED)
 		echoed = sizeof(struct nlmsghdr);
 	else
 		echoed = e->msg.nlmsg_len;
-	if (echoed < sizeof(struct nlmsghdr) ||
-	    echoed > nlh->nlmsg_len - NLMSG_HDRLEN - sizeof(int))
-		return;
-	parse_tlvs(h, nlh, (const char *)nlmsg_data(nlh) +
-		   NLMSG_ALIGN(sizeof(int) + echoed));
+	if (echoed >= sizeof(struct nlmsghdr))
+		parse_tlvs(h, nlh, sizeof(e->error) + echoed);
 }
 
 /* ---- the receive callbacks -------------------------------------------- */
@@ -246,13 +245,12 @@ static int on_finish(struct nl_msg *msg, void *arg)
 	int err;
 
 	r->done = true;
-	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(int))
+	if (!nlmsg_valid_hdr(nlh, sizeof(err)))
 		return NL_STOP;
 	memcpy(&err, nlmsg_data(nlh), sizeof(err));
 	if (err < 0) {
 		r->kerr = err;
-		parse_tlvs(r->h, nlh, (const char *)nlmsg_data(nlh) +
-			   NLMSG_ALIGN(sizeof(int)));
+		parse_tlvs(r->h, nlh, sizeof(err));
 	}
 	return NL_STOP;
 }
@@ -265,6 +263,7 @@ static int on_finish(struct nl_msg *msg, void *arg)
 static int on_error(struct sockaddr_nl *nla __always_unused,
 		    struct nlmsgerr *e, void *arg)
 {
+	/* libnl passes nlmsg_data() of the message: its header is before. */
 	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
 	struct req *r = arg;
 
