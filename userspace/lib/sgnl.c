@@ -2,9 +2,14 @@
 /*
  * sgnl: the smtpgate generic netlink client.  See sgnl.h.
  *
- * libnl builds and parses the messages; the receive loop is libnl's with
- * our own callbacks, because its defaults turn the kernel's errno into a
- * libnl code and drop the extended ACK that says which attribute was bad.
+ * libnl-3 is the control plane's library (libmnl is the NFQUEUE path's):
+ * it builds and parses the messages, resolves the family and the events
+ * group (genl_ctrl_resolve, genl_ctrl_resolve_grp), and runs the receive
+ * loop, with sequence checks and NLM_F_DUMP_INTR.  Our callbacks are there
+ * for what its defaults lose (libnl 3.7, Debian 12's; 3.11 is no
+ * different): the kernel's errno, which nl_syserr2nlerr() folds into its
+ * own codes, and the extended ACK that says why and which attribute.
+ *
  * Each request (and each wait for events) gets its own nl_cb, a clone of
  * the socket's: the handle keeps no callbacks, so none can outlive the
  * stack frame its argument lives in, and libnl's own requests on the
@@ -446,6 +451,7 @@ static int request_ack(struct sgnl *h, struct nl_msg *msg)
 
 /* ---- opening ---------------------------------------------------------- */
 
+/* For the options libnl has no call for: NETLINK_EXT_ACK, NETLINK_CAP_ACK. */
 static int set_sockopt(struct sgnl *h, int opt, const char *name)
 {
 	int one = 1;
