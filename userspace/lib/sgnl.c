@@ -2,9 +2,18 @@
 /*
  * sgnl: the smtpgate generic netlink client.  See sgnl.h.
  *
- * libnl builds and parses the messages; the receive loop is libnl's with
- * our own callbacks, because its defaults turn the kernel's errno into a
- * libnl code and drop the extended ACK that says which attribute was bad.
+ * libnl-3 is the control plane's library (libmnl is the NFQUEUE path's):
+ * it builds and parses the messages, resolves the family and the events
+ * group (genl_ctrl_resolve, genl_ctrl_resolve_grp), and runs the receive
+ * loop, with sequence checks and NLM_F_DUMP_INTR.  Our callbacks are there
+ * for what its defaults lose (libnl 3.7, Debian 12's; 3.11 is no
+ * different): the kernel's errno, which nl_syserr2nlerr() folds into its
+ * own codes, and the extended ACK that says why and which attribute.
+ *
+ * Each request (and each wait for events) gets its own nl_cb, a clone of
+ * the socket's: the handle keeps no callbacks, so none can outlive the
+ * stack frame its argument lives in, and libnl's own requests on the
+ * socket (genl_ctrl_resolve) run with the socket's untouched ones.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -50,7 +59,6 @@
 
 struct sgnl {
 	struct nl_sock *sk;
-	struct nl_cb *cb;
 	int family;
 	bool events;			/* subscribed: an events-only handle */
 	struct sgnl_error error;
@@ -68,7 +76,6 @@ struct req {
 	int kerr;			/* the kernel's errno, negative */
 	int fn_ret;			/* first non-zero return of fn */
 	bool done;			/* ACK, error or end of dump seen */
-	bool intr;			/* NLM_F_DUMP_INTR seen */
 };
 
 /* ---- errors ----------------------------------------------------------- */
@@ -96,27 +103,33 @@ fail(struct sgnl *h, int err, const char *fmt, ...)
 	return err;
 }
 
-/* libnl reports its own codes; callers get errno. */
-static int nlerr_to_errno(int nlerr)
+/*
+ * Callers get a negative errno, but libnl 3.7 returns its own codes (NLE_*)
+ * and offers no way back (there is nl_syserr2nlerr(), no inverse).  Where
+ * its failure was a system call's, libnl made the code from errno with
+ * nl_syserr2nlerr(), which folds several into one (ENOBUFS and ENOMEM are
+ * both NLE_NOMEM, most are NLE_FAILURE) but leaves errno as the call set
+ * it: @sys is that errno (the caller cleared it before the call, or passes
+ * 0 where no system call was made), believed when nl_syserr2nlerr() turns
+ * it into the very code libnl returned.  The rest are codes libnl makes up
+ * itself in the calls we make, and what genl_ctrl_resolve() passed of the
+ * kernel's errno (ENOENT, EINVAL, ENOMEM: its others read -EIO).  Our own
+ * requests' kernel errors never come here: on_error keeps the errno.
+ */
+static int lib_errno(int nlerr, int sys)
 {
-	switch (nlerr < 0 ? -nlerr : nlerr) {
+	nlerr = nlerr < 0 ? -nlerr : nlerr;
+	if (sys > 0 && nl_syserr2nlerr(sys) == nlerr)
+		return -sys;
+	switch (nlerr) {
 	case NLE_NOMEM:		return -ENOMEM;
-	case NLE_AGAIN:		return -EAGAIN;
-	case NLE_BUSY:		return -EBUSY;
-	case NLE_RANGE:		return -ERANGE;
 	case NLE_INVAL:		return -EINVAL;
-	case NLE_MSGSIZE:	return -EMSGSIZE;
+	case NLE_OBJ_NOTFOUND:	return -ENOENT;
+	case NLE_MSGSIZE:
 	case NLE_MSG_TOOSHORT:
 	case NLE_MSG_TRUNC:	return -EMSGSIZE;
-	case NLE_OPNOTSUPP:	return -EOPNOTSUPP;
-	case NLE_PERM:		return -EPERM;
-	case NLE_NOACCESS:	return -EACCES;
-	case NLE_OBJ_NOTFOUND:	return -ENOENT;
-	case NLE_EXIST:		return -EEXIST;
-	case NLE_AF_NOSUPPORT:	return -EAFNOSUPPORT;
-	case NLE_PROTO_MISMATCH:return -EPROTONOSUPPORT;
-	case NLE_BAD_SOCK:	return -EBADF;
 	case NLE_DUMP_INTR:	return -EINTR;
+	case NLE_BAD_SOCK:	return -EBADF;
 	case NLE_SEQ_MISMATCH:
 	case NLE_MSGTYPE_NOSUPPORT:
 	case NLE_PARSE_ERR:	return -EPROTO;
@@ -140,59 +153,58 @@ int sgnl_fd(const struct sgnl *h)
 }
 
 /*
- * Reads the extended ACK TLVs that start at @tlv inside @nlh: the message,
- * the offset of the bad attribute in our request, a missing attribute.
+ * The extended ACK.  libnl (3.7 here, and none up to 3.11) has no support
+ * for it: no call that sets NETLINK_EXT_ACK, no accessor for the TLVs.
+ * Its error callback gets the struct nlmsgerr alone, and it reads neither
+ * the errno nor the TLVs of an NLMSG_DONE.  So open_socket() sets the
+ * option on libnl's fd, and the TLVs, which follow @hdrlen bytes of the
+ * message's payload, are read here with libnl's parser.
  */
-static void parse_tlvs(struct sgnl *h, const struct nlmsghdr *nlh,
-		       const void *tlv)
+static struct nla_policy ext_ack_nla[NLMSGERR_ATTR_MAX + 1] = {
+	[NLMSGERR_ATTR_MSG]		= { .type = NLA_STRING },
+	[NLMSGERR_ATTR_OFFS]		= { .type = NLA_U32 },
+	[NLMSGERR_ATTR_MISS_TYPE]	= { .type = NLA_U32 },
+};
+
+static void parse_tlvs(struct sgnl *h, struct nlmsghdr *nlh, size_t hdrlen)
 {
 	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
-	const char *end = (const char *)nlh + nlh->nlmsg_len;
-	const char *msg;
-	int len;
 
-	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) || (const char *)tlv >= end)
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS) ||
+	    nlmsg_parse(nlh, hdrlen, tb, NLMSGERR_ATTR_MAX, ext_ack_nla))
 		return;
-	len = end - (const char *)tlv;
-	if (nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)tlv, len, NULL))
-		return;
-	if (tb[NLMSGERR_ATTR_MSG] && nla_len(tb[NLMSGERR_ATTR_MSG]) > 0) {
-		msg = nla_data(tb[NLMSGERR_ATTR_MSG]);
-		len = strnlen(msg, nla_len(tb[NLMSGERR_ATTR_MSG]));
-		snprintf(h->error.msg, sizeof(h->error.msg), "%.*s", len, msg);
+	if (tb[NLMSGERR_ATTR_MSG]) {
+		snprintf(h->error.msg, sizeof(h->error.msg), "%s",
+			 nla_get_string(tb[NLMSGERR_ATTR_MSG]));
 		h->error.kernel_msg = true;
 	}
-	if (tb[NLMSGERR_ATTR_OFFS] && nla_len(tb[NLMSGERR_ATTR_OFFS]) >= 4) {
+	if (tb[NLMSGERR_ATTR_OFFS]) {
 		h->error.offset = nla_get_u32(tb[NLMSGERR_ATTR_OFFS]);
 		if (h->req)
 			sgnl_attr_path(h->req, h->error.offset, h->error.attr,
 				       sizeof(h->error.attr));
 	}
-	if (tb[NLMSGERR_ATTR_MISS_TYPE] &&
-	    nla_len(tb[NLMSGERR_ATTR_MISS_TYPE]) >= 4)
+	if (tb[NLMSGERR_ATTR_MISS_TYPE])
 		h->error.miss_type = nla_get_u32(tb[NLMSGERR_ATTR_MISS_TYPE]);
 }
 
 /*
- * An NLMSG_ERROR carries our request back (whole, or only its header
- * when NLM_F_CAPPED), then the TLVs.
+ * An NLMSG_ERROR (or ACK) carries our request back, whole or, when
+ * NLM_F_CAPPED, only its header; the TLVs follow.
  */
-static void parse_ext_ack(struct sgnl *h, const struct nlmsghdr *nlh)
+static void parse_ext_ack(struct sgnl *h, struct nlmsghdr *nlh)
 {
 	const struct nlmsgerr *e = nlmsg_data(nlh);
 	size_t echoed;
 
-	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(*e))
+	if (!nlmsg_valid_hdr(nlh, sizeof(*e)))
 		return;
 	if (nlh->nlmsg_flags & NLM_F_CAPPED)
 		echoed = sizeof(struct nlmsghdr);
 	else
 		echoed = e->msg.nlmsg_len;
-	if (echoed < sizeof(struct nlmsghdr) ||
-	    echoed > nlh->nlmsg_len - NLMSG_HDRLEN - sizeof(int))
-		return;
-	parse_tlvs(h, nlh, (const char *)nlmsg_data(nlh) +
-		   NLMSG_ALIGN(sizeof(int) + echoed));
+	if (echoed >= sizeof(struct nlmsghdr))
+		parse_tlvs(h, nlh, sizeof(e->error) + echoed);
 }
 
 /* ---- the receive callbacks -------------------------------------------- */
@@ -220,14 +232,6 @@ static int on_valid(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-static int on_dump_intr(struct nl_msg *msg __always_unused, void *arg)
-{
-	struct req *r = arg;
-
-	r->intr = true;
-	return NL_OK;
-}
-
 /* A successful ACK may still carry a warning. */
 static int on_ack(struct nl_msg *msg, void *arg)
 {
@@ -246,39 +250,63 @@ static int on_finish(struct nl_msg *msg, void *arg)
 	int err;
 
 	r->done = true;
-	if (nlh->nlmsg_len < NLMSG_HDRLEN + sizeof(int))
+	if (!nlmsg_valid_hdr(nlh, sizeof(err)))
 		return NL_STOP;
 	memcpy(&err, nlmsg_data(nlh), sizeof(err));
 	if (err < 0) {
 		r->kerr = err;
-		parse_tlvs(r->h, nlh, (const char *)nlmsg_data(nlh) +
-			   NLMSG_ALIGN(sizeof(int)));
+		parse_tlvs(r->h, nlh, sizeof(err));
 	}
 	return NL_STOP;
 }
 
+/*
+ * libnl turns the kernel's errno into one of its codes (nl_syserr2nlerr,
+ * which folds many into NLE_FAILURE) and returns that: r->kerr keeps the
+ * errno itself.  Other requests' errors never get here (on_seq_check).
+ */
 static int on_error(struct sockaddr_nl *nla __always_unused,
 		    struct nlmsgerr *e, void *arg)
 {
+	/* libnl passes nlmsg_data() of the message: its header is before. */
 	struct nlmsghdr *nlh = (struct nlmsghdr *)((char *)e - NLMSG_HDRLEN);
 	struct req *r = arg;
 
-	if (nlh->nlmsg_seq != r->seq)
-		return NL_SKIP;
 	r->kerr = e->error < 0 ? e->error : -EPROTO;
 	parse_ext_ack(r->h, nlh);
 	r->done = true;
 	return NL_STOP;
 }
 
-static void req_callbacks(struct sgnl *h, struct req *r)
+/*
+ * A clone of the socket's callbacks, so that what NLCB=debug (libnl's
+ * environment switch) set there still prints; NULL without memory.
+ */
+static struct nl_cb *clone_cb(struct sgnl *h)
 {
-	nl_cb_set(h->cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, on_seq_check, r);
-	nl_cb_set(h->cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, r);
-	nl_cb_set(h->cb, NL_CB_DUMP_INTR, NL_CB_CUSTOM, on_dump_intr, r);
-	nl_cb_set(h->cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, r);
-	nl_cb_set(h->cb, NL_CB_FINISH, NL_CB_CUSTOM, on_finish, r);
-	nl_cb_err(h->cb, NL_CB_CUSTOM, on_error, r);
+	struct nl_cb *sock_cb = nl_socket_get_cb(h->sk), *cb;
+
+	cb = nl_cb_clone(sock_cb);
+	nl_cb_put(sock_cb);
+	return cb;
+}
+
+/*
+ * NLM_F_DUMP_INTR is left to libnl: it reads the dump to its end and then
+ * returns -NLE_DUMP_INTR.
+ */
+static struct nl_cb *req_cb(struct sgnl *h, struct req *r)
+{
+	struct nl_cb *cb = clone_cb(h);
+
+	if (!cb)
+		return NULL;
+	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, on_seq_check, r);
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, r);
+	nl_cb_set(cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, r);
+	nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_finish, r);
+	nl_cb_err(cb, NL_CB_CUSTOM, on_error, r);
+	return cb;
 }
 
 /* ---- requests --------------------------------------------------------- */
@@ -331,11 +359,35 @@ static void keep_request(struct sgnl *h, const struct nlmsghdr *nlh)
 	memcpy(h->req, nlh, nlh->nlmsg_len);
 }
 
+/* Receives until the ACK, the error or the end of the dump. */
+static int receive(struct sgnl *h, struct req *r, struct nl_cb *cb)
+{
+	bool intr = false;
+	int ret;
+
+	while (!r->done) {
+		errno = 0;
+		ret = nl_recvmsgs(h->sk, cb);
+		if (ret == -NLE_DUMP_INTR)
+			intr = true;
+		else if (ret < 0 && !r->done)
+			return fail(h, lib_errno(ret, errno),
+				    "cannot receive: %s", nl_geterror(ret));
+	}
+	if (r->kerr)
+		return kernel_error(h, r->kerr);
+	if (intr)
+		return fail(h, -EINTR,
+			    "the table changed during the dump; try again");
+	return 0;
+}
+
 int sgnl_request(struct sgnl *h, struct nl_msg *msg,
 		 sgnl_msg_fn fn, void *arg)
 {
 	struct req r = { .h = h, .fn = fn, .arg = arg };
-	int ret, err;
+	struct nl_cb *cb;
+	int ret;
 
 	error_clear(h);
 	if (!msg)
@@ -347,28 +399,23 @@ int sgnl_request(struct sgnl *h, struct nl_msg *msg,
 	nl_complete_msg(h->sk, msg);
 	r.seq = nlmsg_hdr(msg)->nlmsg_seq;
 	keep_request(h, nlmsg_hdr(msg));
-	req_callbacks(h, &r);
+	cb = req_cb(h, &r);
+	if (!cb) {
+		nlmsg_free(msg);
+		return fail(h, -ENOMEM, "cannot allocate netlink callbacks");
+	}
 	errno = 0;
 	ret = nl_send(h->sk, msg);
-	/* libnl's code for a failed sendmsg() loses its errno: keep it. */
-	err = errno;
-	nlmsg_free(msg);
-	if (ret < 0 && err)
-		return fail(h, -err, "cannot send: %s", strerror(err));
 	if (ret < 0)
-		return fail(h, nlerr_to_errno(ret), "cannot send: %s",
-			    nl_geterror(ret));
-	while (!r.done) {
-		ret = nl_recvmsgs(h->sk, h->cb);
-		if (ret < 0 && !r.done)
-			return fail(h, nlerr_to_errno(ret), "cannot receive: %s",
-				    nl_geterror(ret));
-	}
-	if (r.kerr)
-		return kernel_error(h, r.kerr);
-	if (r.intr)
-		return fail(h, -EINTR,
-			    "the table changed during the dump; try again");
+		ret = lib_errno(ret, errno);
+	nlmsg_free(msg);
+	if (ret < 0)
+		fail(h, ret, "cannot send: %s", strerror(-ret));
+	else
+		ret = receive(h, &r, cb);
+	nl_cb_put(cb);
+	if (ret)
+		return ret;
 	if (r.fn_ret < 0 && !h->error.err)
 		fail(h, r.fn_ret, "%s", r.fn_ret == -EPROTO ?
 		     "malformed reply from the kernel" : strerror(-r.fn_ret));
@@ -404,6 +451,7 @@ static int request_ack(struct sgnl *h, struct nl_msg *msg)
 
 /* ---- opening ---------------------------------------------------------- */
 
+/* For the options libnl has no call for: NETLINK_EXT_ACK, NETLINK_CAP_ACK. */
 static int set_sockopt(struct sgnl *h, int opt, const char *name)
 {
 	int one = 1;
@@ -420,17 +468,18 @@ static int open_socket(struct sgnl *h)
 	int ret;
 
 	h->sk = nl_socket_alloc();
-	h->cb = nl_cb_alloc(NL_CB_DEFAULT);
-	if (!h->sk || !h->cb)
+	if (!h->sk)
 		return fail(h, -ENOMEM, "cannot allocate a netlink socket");
+	errno = 0;
 	ret = genl_connect(h->sk);
 	if (ret < 0)
-		return fail(h, nlerr_to_errno(ret),
+		return fail(h, lib_errno(ret, errno),
 			    "cannot open a generic netlink socket: %s",
 			    nl_geterror(ret));
+	errno = 0;
 	ret = nl_socket_set_buffer_size(h->sk, SOCK_RCVBUF, SOCK_SNDBUF);
 	if (ret < 0)
-		return fail(h, nlerr_to_errno(ret),
+		return fail(h, lib_errno(ret, errno),
 			    "cannot size the netlink socket's buffers: %s",
 			    nl_geterror(ret));
 	/* The kernel's messages are why we are here. */
@@ -444,14 +493,16 @@ static int open_socket(struct sgnl *h)
 /* Resolving the family is also what autoloads the module. */
 static int resolve_family(struct sgnl *h)
 {
-	int id = genl_ctrl_resolve(h->sk, SMTPGATE_GENL_NAME);
+	int id;
 
+	errno = 0;
+	id = genl_ctrl_resolve(h->sk, SMTPGATE_GENL_NAME);
 	if (id == -NLE_OBJ_NOTFOUND)
 		return fail(h, -ENOENT, "no generic netlink family '%s': "
 			    "is the smtpgate module loaded? (try 'modprobe smtpgate')",
 			    SMTPGATE_GENL_NAME);
 	if (id < 0)
-		return fail(h, nlerr_to_errno(id),
+		return fail(h, lib_errno(id, errno),
 			    "cannot resolve generic netlink family '%s': %s",
 			    SMTPGATE_GENL_NAME, nl_geterror(id));
 	h->family = id;
@@ -474,13 +525,9 @@ int sgnl_open(struct sgnl **hp)
 	ret = open_socket(h);
 	if (!ret)
 		ret = resolve_family(h);
-	if (ret) {
-		if (h->sk)
-			nl_socket_free(h->sk);
-		if (h->cb)
-			nl_cb_put(h->cb);
+	if (ret && h->sk) {
+		nl_socket_free(h->sk);
 		h->sk = NULL;
-		h->cb = NULL;
 	}
 	return ret;
 }
@@ -491,8 +538,6 @@ void sgnl_close(struct sgnl *h)
 		return;
 	if (h->sk)
 		nl_socket_free(h->sk);
-	if (h->cb)
-		nl_cb_put(h->cb);
 	free(h->req);
 	free(h);
 }
@@ -664,7 +709,7 @@ static int build_error(struct sgnl *h, struct nl_msg *msg, int nlerr,
 	if (nlerr == -NLE_INVAL)
 		return fail(h, -EINVAL, "%s: address family %s", what,
 			    "is neither AF_INET nor AF_INET6");
-	return fail(h, nlerr_to_errno(nlerr), "%s: %s", what,
+	return fail(h, lib_errno(nlerr, 0), "%s: %s", what,
 		    nl_geterror(nlerr));
 }
 
@@ -1370,29 +1415,35 @@ int sgnl_stats_get(struct sgnl *h, struct sgnl_stats *st)
 /* ---- events ----------------------------------------------------------- */
 
 /*
- * Joins the events group.  setsockopt() rather than libnl, whose error
- * codes would hide the EPERM a caller without CAP_NET_ADMIN gets.
+ * Joins the events group.  A caller without CAP_NET_ADMIN gets -EPERM:
+ * the errno of libnl's setsockopt(), which lib_errno() recovers.
  */
 int sgnl_events_subscribe(struct sgnl *h)
 {
-	int grp, fd = nl_socket_get_fd(h->sk), size = EVENT_RCVBUF;
+	int grp, ret, fd = nl_socket_get_fd(h->sk), size = EVENT_RCVBUF;
 
 	error_clear(h);
+	errno = 0;
 	grp = genl_ctrl_resolve_grp(h->sk, SMTPGATE_GENL_NAME,
 				    SMTPGATE_GENL_MCGRP_EVENTS);
 	if (grp < 0)
-		return fail(h, nlerr_to_errno(grp),
+		return fail(h, lib_errno(grp, errno),
 			    "no multicast group '%s' in family '%s': %s",
 			    SMTPGATE_GENL_MCGRP_EVENTS, SMTPGATE_GENL_NAME,
 			    nl_geterror(grp));
-	if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP,
-		       &grp, sizeof(grp)))
-		return fail(h, -errno, "cannot join the events group: %s",
-			    strerror(errno));
+	errno = 0;
+	ret = nl_socket_add_membership(h->sk, grp);
+	if (ret < 0) {
+		ret = lib_errno(ret, errno);
+		return fail(h, ret, "cannot join the events group: %s",
+			    strerror(-ret));
+	}
 	/* Bigger than rmem_max needs CAP_NET_ADMIN: best effort. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	nl_socket_set_nonblocking(h->sk);
+	/* Multicasts carry no sequence number of ours. */
+	nl_socket_disable_seq_check(h->sk);
 	h->events = true;
 	return 0;
 }
@@ -1449,24 +1500,6 @@ static int on_event(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-/* Multicasts carry no sequence number of ours. */
-static int seq_any(struct nl_msg *msg __always_unused,
-		   void *arg __always_unused)
-{
-	return NL_OK;
-}
-
-/* Nothing of an earlier request's callbacks (and its stack) may stay. */
-static void event_callbacks(struct sgnl *h, struct event_ctx *c)
-{
-	nl_cb_set(h->cb, NL_CB_VALID, NL_CB_CUSTOM, on_event, c);
-	nl_cb_set(h->cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, seq_any, NULL);
-	nl_cb_set(h->cb, NL_CB_DUMP_INTR, NL_CB_DEFAULT, NULL, NULL);
-	nl_cb_set(h->cb, NL_CB_ACK, NL_CB_DEFAULT, NULL, NULL);
-	nl_cb_set(h->cb, NL_CB_FINISH, NL_CB_DEFAULT, NULL, NULL);
-	nl_cb_err(h->cb, NL_CB_DEFAULT, NULL, NULL);
-}
-
 /*
  * Waits up to @timeout_ms (-1: forever) for events and delivers every one
  * queued.  Returns how many, 0 on timeout, -ENOBUFS when the socket
@@ -1478,7 +1511,8 @@ int sgnl_event_recv(struct sgnl *h, int timeout_ms, sgnl_event_fn fn,
 {
 	struct event_ctx c = { .h = h, .fn = fn, .arg = arg };
 	struct pollfd pfd = { .fd = nl_socket_get_fd(h->sk), .events = POLLIN };
-	int ret;
+	struct nl_cb *cb;
+	int ret, err = 0;
 
 	error_clear(h);
 	if (!h->events)
@@ -1488,18 +1522,23 @@ int sgnl_event_recv(struct sgnl *h, int timeout_ms, sgnl_event_fn fn,
 		return fail(h, -errno, "poll: %s", strerror(errno));
 	if (!ret)
 		return 0;
-	event_callbacks(h, &c);
+	cb = clone_cb(h);
+	if (!cb)
+		return fail(h, -ENOMEM, "cannot allocate netlink callbacks");
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_event, &c);
 	do {
-		/* Non-blocking: -NLE_AGAIN (or 0) once the queue is drained. */
-		ret = nl_recvmsgs_report(h->sk, h->cb);
+		/* Non-blocking: 0 (libnl's EAGAIN) once the queue is drained. */
+		errno = 0;
+		ret = nl_recvmsgs_report(h->sk, cb);
 	} while (ret > 0 && !c.ret);
-	if (ret == -NLE_AGAIN)
-		ret = 0;
-	/* libnl reports the socket's ENOBUFS as NLE_NOMEM. */
-	if (ret == -NLE_NOMEM)
-		return fail(h, -ENOBUFS, "events lost: the socket overran");
 	if (ret < 0)
-		return fail(h, nlerr_to_errno(ret), "cannot receive events: %s",
+		err = lib_errno(ret, errno);
+	nl_cb_put(cb);
+	/* The socket overran: NLE_NOMEM to libnl, ENOBUFS in errno. */
+	if (err == -ENOBUFS)
+		return fail(h, err, "events lost: the socket overran");
+	if (err && err != -EAGAIN)
+		return fail(h, err, "cannot receive events: %s",
 			    nl_geterror(ret));
 	return c.ret ? c.ret : c.count;
 }
