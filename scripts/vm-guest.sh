@@ -305,6 +305,7 @@ run_one() {
 	if [ -n "$splats" ]; then
 		# The whole new log, capped: a splat's context is around it.
 		log "kernel splat during $name:"
+		echo "$splats" | head -n 20 | sed 's/^/#   splat: /'
 		dmesg | tail -n +"$((lines0 + 1))" | head -n 300 | sed 's/^/#   /'
 		status="not ok" directive=" # kernel splat"
 	fi
