@@ -17,6 +17,14 @@
  * hosts flag themselves (a /48, spoofing inside a subnet) cannot fill the
  * table for good and leave new hosts untracked.
  *
+ * Nor can addresses rotating faster than eviction frees room pass
+ * uncounted: while the table is full, an address no host tracks is counted
+ * in an aggregate, a host whose key is a shorter prefix (the host prefix
+ * less 8 bits for IPv4, 16 for IPv6: a /24 of /32s, a /48 of /64s, a
+ * customer's usual assignment).  Aggregates have a reserve of their own
+ * above the cap, so one can always be made, and are counted, flagged,
+ * banned and evicted like any host.
+ *
  * Lock order: sn->lock, then the bans' mutex, then the table's spinlock.
  * Episodes end after the bans' mutex is dropped (bans.c).
  */
@@ -33,6 +41,11 @@
 #define SG_EXACT_DESTS		4
 #define SG_DEST_SKETCH		0xff	/* dest_n: counting in dest_bits */
 #define SG_HOST_F_UNLINKED	0x80	/* internal: off the table, dying */
+#define SG_AGG_STEP4		8	/* aggregate: host prefix less these */
+#define SG_AGG_STEP6		16
+#define SG_AGG_MIN4		8	/* and no shorter (the policy's minimum) */
+#define SG_AGG_MIN6		16
+#define SG_AGG_RESERVE_MIN	16
 #define SG_WALK_BATCH		256	/* buckets between two cond_resched() */
 
 /* Test-only: a fixed hash seed, so colliding keys can be computed. */
@@ -70,13 +83,16 @@ struct sg_host {
 struct sg_host_table {
 	spinlock_t lock;	/* writers: inserts, flags, removal */
 	u32 generation;		/* tells dumps that the table was replaced */
-	atomic_t count;
+	atomic_t count;		/* hosts and aggregates */
 	atomic_t flagged;
+	atomic_t aggregates;	/* nonzero: readers look for them too */
 	unsigned long evict_next;	/* jiffies: no eviction pass before */
 	struct mem_cgroup *memcg;	/* hosts are charged to the creator's */
 	u32 max;
+	u32 reserve;		/* room above max for aggregates only */
 	u32 mask;
 	u8 prefix[2];
+	u8 agg_len[2];		/* aggregate prefix; = prefix: none */
 	siphash_key_t seed;
 	struct sg_host __rcu *buckets[];
 };
@@ -99,6 +115,16 @@ static const u16 sg_lc_estimate[65] = {
 	16, 15, 13, 12, 11, 10, 9, 7, 6, 5, 4, 3, 2, 1, 0,
 };
 
+/*
+ * A /24 of /32 hosts, a /48 of /64 hosts: what one customer is usually
+ * given, so the addresses it rotates through fall into one aggregate.
+ * Relative to the host prefix, so hosts of /56s aggregate to /40s.
+ */
+static u8 sg_agg_len(u8 host_len, u8 step, u8 min)
+{
+	return max_t(int, host_len - step, min);
+}
+
 struct sg_host_table *sg_host_table_new(const struct sg_policy *pol, u32 gen)
 {
 	u32 buckets = roundup_pow_of_two(max(pol->max_hosts / 2, 16U));
@@ -119,9 +145,12 @@ struct sg_host_table *sg_host_table_new(const struct sg_policy *pol, u32 gen)
 	t->memcg = get_mem_cgroup_from_mm(current->mm);
 	t->generation = gen;
 	t->max = pol->max_hosts;
+	t->reserve = max(t->max / 8, SG_AGG_RESERVE_MIN);
 	t->mask = buckets - 1;
 	t->prefix[0] = pol->host_prefix[0];
 	t->prefix[1] = pol->host_prefix[1];
+	t->agg_len[0] = sg_agg_len(t->prefix[0], SG_AGG_STEP4, SG_AGG_MIN4);
+	t->agg_len[1] = sg_agg_len(t->prefix[1], SG_AGG_STEP6, SG_AGG_MIN6);
 	if (test_hash_seed) {
 		t->seed.key[0] = test_hash_seed;
 		t->seed.key[1] = ~(u64)test_hash_seed;
@@ -222,20 +251,20 @@ static void sg_evict_kick(struct sg_net *sn, struct sg_host_table *t)
 }
 
 /*
- * The first packet of a new host: insert it, unless the table is full or
- * the chain is at its bound.  A full table wakes the eviction work; the
- * packet is still judged, only not tracked.
+ * The first packet of a new host (or aggregate: @flags): insert it, unless
+ * the table holds @cap entries or the chain is at its bound.  A full table
+ * wakes the eviction work; the packet is still judged, only not tracked.
  */
 static struct sg_host *sg_host_insert(struct sg_net *sn,
 				      struct sg_host_table *t,
 				      const struct sg_key *key, u32 bucket,
-				      u32 now)
+				      u32 now, u32 cap, u8 flags)
 {
 	struct sg_host *h, *head;
 	unsigned int chain = 0;
 
 	/* A full table: no lock, and at most one eviction pass a second. */
-	if (atomic_read(&t->count) >= t->max) {
+	if (atomic_read(&t->count) >= cap) {
 		sg_stats_bump(sn, host_cap_misses);
 		sg_evict_kick(sn, t);
 		return NULL;
@@ -246,12 +275,17 @@ static struct sg_host *sg_host_insert(struct sg_net *sn,
 		if (!memcmp(&h->key, key, SG_KEY_LEN))
 			goto out;
 
-	if (atomic_read(&t->count) >= t->max || chain >= SG_MAX_CHAIN)
+	if (atomic_read(&t->count) >= cap || chain >= SG_MAX_CHAIN)
 		goto miss;
 	h = sg_host_alloc(t);
 	if (!h)
 		goto miss;
 	h->key = *key;
+	h->flags = flags;
+	if (flags & SMTPGATE_HOST_F_AGGREGATE) {
+		atomic_inc(&t->aggregates);
+		sg_stats_bump(sn, host_aggregates);
+	}
 	h->first_seen = now;
 	h->last_seen = now;
 	RCU_INIT_POINTER(h->next, head);
@@ -269,19 +303,90 @@ miss:
 	return NULL;
 }
 
+/*
+ * Whether an address no host tracks is counted in its aggregate: while the
+ * table is full, and for as long as aggregates live, so that a range that
+ * filled the table stays one aggregate rather than refilling the room each
+ * eviction pass makes (and a flagged aggregate keeps trapping its range).
+ */
+static bool sg_host_pressure(const struct sg_host_table *t)
+{
+	return atomic_read(&t->aggregates) ||
+	       atomic_read(&t->count) >= t->max;
+}
+
+/* The aggregate key for @addr; false if the family has no aggregates. */
+static bool sg_agg_key(const struct sg_host_table *t, struct sg_key *key,
+		       u8 family, const union nf_inet_addr *addr)
+{
+	unsigned int f = sg_fam(family);
+
+	if (t->agg_len[f] >= t->prefix[f])
+		return false;
+	sg_key_make(key, family, addr, t->agg_len[f]);
+	return true;
+}
+
+/*
+ * Under RCU: the host @addr belongs to, else the aggregate counting it.
+ * The second lookup only for an untracked address under pressure.
+ */
+static struct sg_host *sg_host_lookup(const struct sg_host_table *t,
+				      u8 family,
+				      const union nf_inet_addr *addr)
+{
+	struct sg_host *h;
+	struct sg_key key;
+
+	sg_host_key(t, &key, family, addr);
+	h = sg_host_find(t, &key, sg_host_bucket(t, &key));
+	if (h || !sg_host_pressure(t) || !sg_agg_key(t, &key, family, addr))
+		return h;
+	return sg_host_find(t, &key, sg_host_bucket(t, &key));
+}
+
+/*
+ * @key (in @bucket) is not tracked and the table is under pressure: its
+ * aggregate @agg counts it, made in the reserve if the table is full.
+ */
+static struct sg_host *sg_host_get_agg(struct sg_net *sn,
+				       struct sg_host_table *t,
+				       const struct sg_key *key, u32 bucket,
+				       const struct sg_key *agg, u32 now)
+{
+	u32 abucket = sg_host_bucket(t, agg);
+	struct sg_host *h;
+
+	h = sg_host_find(t, agg, abucket);
+	if (h) {
+		/* Room for new hosts elsewhere while the flood goes on. */
+		if (atomic_read(&t->count) >= t->max)
+			sg_evict_kick(sn, t);
+		return h;
+	}
+	if (atomic_read(&t->count) < t->max)
+		return sg_host_insert(sn, t, key, bucket, now, t->max, 0);
+	return sg_host_insert(sn, t, agg, abucket, now, t->max + t->reserve,
+			      SMTPGATE_HOST_F_AGGREGATE);
+}
+
 /* The host @addr belongs to, tracked from now on if it was not. */
 static struct sg_host *sg_host_get(struct sg_net *sn, struct sg_host_table *t,
 				   u8 family, const union nf_inet_addr *addr,
 				   u32 now)
 {
+	struct sg_key key, agg;
 	struct sg_host *h;
-	struct sg_key key;
 	u32 bucket;
 
 	sg_host_key(t, &key, family, addr);
 	bucket = sg_host_bucket(t, &key);
 	h = sg_host_find(t, &key, bucket);
-	return h ?: sg_host_insert(sn, t, &key, bucket, now);
+	if (h)
+		return h;
+	if (sg_host_pressure(t) && sg_agg_key(t, &agg, family, addr))
+		return sg_host_get_agg(sn, t, &key, bucket, &agg, now);
+	return sg_host_insert(sn, t, &key, bucket, now, t->max, 0);
 }
 
 /*
@@ -435,7 +540,8 @@ void sg_host_account(struct sg_net *sn, const struct sg_policy *pol,
 		return;
 	now = sg_now();
 	h = sg_host_get(sn, t, flow->family, &flow->saddr, now);
-	if (!h)
+	/* A mail server's volume is no evidence against its neighbours. */
+	if (!h || (exempt && (READ_ONCE(h->flags) & SMTPGATE_HOST_F_AGGREGATE)))
 		return;
 
 	if (exempt && !(READ_ONCE(h->flags) & SMTPGATE_HOST_F_EXEMPT)) {
@@ -468,18 +574,19 @@ void sg_host_account(struct sg_net *sn, const struct sg_policy *pol,
 		sg_host_flag(sn, pol, t, h, reasons, now);
 }
 
-/* Whether the host @addr belongs to is flagged; packet path, under RCU. */
+/*
+ * Whether the host @addr belongs to (or the aggregate counting it) is
+ * flagged; packet path, under RCU.
+ */
 bool sg_host_flagged(struct sg_net *sn, u8 family,
 		     const union nf_inet_addr *addr)
 {
 	struct sg_host_table *t = rcu_dereference(sn->hosts);
 	struct sg_host *h;
-	struct sg_key key;
 
 	if (!t)
 		return false;
-	sg_host_key(t, &key, family, addr);
-	h = sg_host_find(t, &key, sg_host_bucket(t, &key));
+	h = sg_host_lookup(t, family, addr);
 	return h && (READ_ONCE(h->flags) & SMTPGATE_HOST_F_FLAGGED);
 }
 
@@ -700,17 +807,13 @@ int sg_host_get_reply(struct sg_net *sn, u8 family,
 {
 	struct sg_host_table *t;
 	struct sg_host *h;
-	struct sg_key key;
 	int err = -ENOENT;
 
 	rcu_read_lock();
 	t = rcu_dereference(sn->hosts);
-	if (t) {
-		sg_host_key(t, &key, family, addr);
-		h = sg_host_find(t, &key, sg_host_bucket(t, &key));
-		if (h)
-			err = sg_host_fill(skb, h, sg_window(sn));
-	}
+	h = t ? sg_host_lookup(t, family, addr) : NULL;
+	if (h)
+		err = sg_host_fill(skb, h, sg_window(sn));
 	rcu_read_unlock();
 	return err;
 }
@@ -745,6 +848,8 @@ static void sg_host_unlink(struct sg_host_table *t, u32 bucket,
 			rcu_assign_pointer(*pp, sg_next_locked(t, h));
 			if (h->flags & SMTPGATE_HOST_F_FLAGGED)
 				atomic_dec(&t->flagged);
+			if (h->flags & SMTPGATE_HOST_F_AGGREGATE)
+				atomic_dec(&t->aggregates);
 			/* No flag or episode end counts it again. */
 			WRITE_ONCE(h->flags, SG_HOST_F_UNLINKED);
 			atomic_dec(&t->count);
@@ -760,8 +865,6 @@ int sg_host_forget(struct sg_net *sn, u8 family,
 	struct sg_host_corpses *dead;
 	struct sg_host_table *t;
 	struct sg_host *h = NULL;
-	struct sg_key key;
-	u32 bucket;
 
 	dead = kmalloc(struct_size(dead, v, 1), GFP_KERNEL);
 	if (!dead)
@@ -769,14 +872,12 @@ int sg_host_forget(struct sg_net *sn, u8 family,
 	mutex_lock(&sn->lock);
 	t = rcu_dereference_protected(sn->hosts, lockdep_is_held(&sn->lock));
 	if (t) {
-		sg_host_key(t, &key, family, addr);
-		bucket = sg_host_bucket(t, &key);
 		spin_lock_bh(&t->lock);
 		rcu_read_lock();
-		h = sg_host_find(t, &key, bucket);
+		h = sg_host_lookup(t, family, addr);
 		rcu_read_unlock();
 		if (h)
-			sg_host_unlink(t, bucket, h);
+			sg_host_unlink(t, sg_host_bucket(t, &h->key), h);
 		spin_unlock_bh(&t->lock);
 	}
 	mutex_unlock(&sn->lock);
@@ -829,26 +930,37 @@ void sg_hosts_counts(struct sg_net *sn, u32 *hosts, u32 *flagged)
 
 /*
  * Eviction classes, the highest evicted first: unflagged hosts by log2 of
- * their quiet seconds (SG_EVICT_QUIET + 0..32), then flagged hosts a ban
- * covers by log2 of their flagged seconds (SG_EVICT_BANNED + 0..32), then
- * the other flagged hosts, likewise (0..32).
+ * their quiet seconds (SG_EVICT_QUIET + 0..33), then flagged hosts a ban
+ * covers by log2 of their flagged seconds (SG_EVICT_BANNED + 0..33), then
+ * the other flagged hosts, likewise (0..33).  An aggregate stands for many
+ * addresses: it ranks one class below the hosts of its age, so it goes
+ * after them.
  */
-#define SG_EVICT_BANNED		33
-#define SG_EVICT_QUIET		66
-#define SG_EVICT_CLASSES	99
+#define SG_EVICT_BANNED		34
+#define SG_EVICT_QUIET		68
+#define SG_EVICT_CLASSES	102
 
-/* Under RCU: whether a ban covers the host @h (any scope). */
+/*
+ * Under RCU: whether a ban covers the host @h (any scope), all of it: a
+ * /32 ban inside an aggregate /24 does not remember the aggregate.
+ */
 static bool sg_host_banned(struct sg_net *sn, const struct sg_host *h)
 {
-	return sg_ban_match(sn, h->key.family, &h->key.addr, true);
+	const struct sg_ban *ban;
+
+	ban = sg_ban_match(sn, h->key.family, &h->key.addr, true);
+	return ban && sg_ban_key(ban)->len <= h->key.len;
 }
 
 static int sg_host_evict_class(struct sg_net *sn, const struct sg_host *h,
 			       u32 now)
 {
-	if (!(READ_ONCE(h->flags) & SMTPGATE_HOST_F_FLAGGED))
-		return SG_EVICT_QUIET + fls(now - READ_ONCE(h->last_seen));
-	return fls(now - READ_ONCE(h->flagged_at)) +
+	u8 flags = READ_ONCE(h->flags);
+	int c = !(flags & SMTPGATE_HOST_F_AGGREGATE);
+
+	if (!(flags & SMTPGATE_HOST_F_FLAGGED))
+		return SG_EVICT_QUIET + c + fls(now - READ_ONCE(h->last_seen));
+	return c + fls(now - READ_ONCE(h->flagged_at)) +
 	       (sg_host_banned(sn, h) ? SG_EVICT_BANNED : 0);
 }
 

@@ -957,7 +957,10 @@ static int sg_fill_stats(struct sk_buff *skb, void *arg)
 	    nla_put_u64_64bit(skb, SMTPGATE_A_STATS_INSTANCE, sn->instance,
 			      SMTPGATE_A_STATS_PAD) ||
 	    nla_put_u32(skb, SMTPGATE_A_STATS_FLUSHES,
-			READ_ONCE(sn->bans.flushes)))
+			READ_ONCE(sn->bans.flushes)) ||
+	    nla_put_u64_64bit(skb, SMTPGATE_A_STATS_HOST_AGGREGATES,
+			      u64_stats_read(&sum.host_aggregates),
+			      SMTPGATE_A_STATS_PAD))
 		return -EMSGSIZE;
 	nla_nest_end(skb, stats);
 	return 0;

@@ -132,6 +132,7 @@ struct sg_stats {
 	u64_stats_t packets[__SMTPGATE_CLASS_MAX][__SMTPGATE_VERDICT_MAX];
 	u64_stats_t host_evictions;
 	u64_stats_t host_cap_misses;
+	u64_stats_t host_aggregates;
 	u64_stats_t ban_cap_rejects;
 	u64_stats_t event_losses;
 	struct u64_stats_sync syncp;

@@ -8,17 +8,22 @@
 # monitor` must see each HOST_FLAGGED event with the right evidence.  A
 # well-behaved client and the exempt mail server are not flagged; IPv6
 # sources rotating inside one /64 are one host; a small host table evicts
-# unflagged hosts, keeps the flagged ones and stays under its cap.
+# unflagged hosts, keeps the flagged ones and stays under its cap.  The
+# /24 (and the /48) whose addresses filled the table is counted as one
+# aggregate, flagged as one, and its episode ends with a ban covering it;
+# a host outside them is still tracked on its own once eviction made room.
 #
 #   LAN 192.0.2.0/24, 2001:db8:1::/64        outside 203.0.113.0/24,
 #   +----------------------------+            2001:db8:3::/64
 #   | spambot .66: sgcraft send  |   +--------------------+   +--------------+
 #   |  from .101-.105 (a case    |---| gateway sg-gw-<id> |---| mx .25 ::25  |
-#   |  each), ::1:0-::1:13, and  |   | smtpgatectl policy |   | .100-.119 and|
-#   |  .130-.249 (the cap)       |   | set window=86400   |   | ::100-: MX   |
-#   | client .10 (real connects) |   | max_hosts=64       |   | addresses    |
-#   | mailsrv .25 (exempt)       |   +--------------------+   | peer .44     |
-#   +----------------------------+                            +--------------+
+#   |  each), ::1:0-::1:13,      |   | smtpgatectl policy |   | .100-.119 and|
+#   |  .130-.250 (the cap),      |   | set window=86400   |   | ::100-: MX   |
+#   |  2001:db8:1:1-3c::1 (a /48)|   | max_hosts=64       |   | addresses    |
+#   |  and 10.20.30.7 (outside)  |   | internal: LAN, the |   | peer .44     |
+#   | client .10 (real connects) |   | /48, 10.20.30.0/24 |   +--------------+
+#   | mailsrv .25 (exempt)       |   +--------------------+
+#   +----------------------------+
 #
 # One window (86400 s) for the whole test, so rates are exact.
 
@@ -192,8 +197,11 @@ evicted() {
 }
 
 test_cap() {
-	echo "# -- the host table's cap (max_hosts=64)"
+	echo "# -- the host table's cap (max_hosts=64), filled from one /24"
 	local specs=() i st n
+	# A rate limit the flood's aggregate stays under: test_aggregate's
+	# traffic crosses it.
+	limits 100 0 0 1 drop
 	for i in $(seq 130 249); do
 		specs+=(tcp4 "src=192.0.2.$i" "dst=$MX4")
 	done
@@ -201,9 +209,10 @@ test_cap() {
 	check "120 new sources: hosts evicted" poll_until 10 evicted
 	st=$(ctl -j stats)
 	n=$(ctl -j hosts | jq length)
-	echo "# stats after the flood: hosts $(jq .hosts <<<"$st"), evictions $(jq .host_evictions <<<"$st"), untracked packets $(jq .host_cap_misses <<<"$st")"
-	check "stats: hosts <= 64" stat_is '.hosts <= 64 and .hosts > 0'
-	check "hosts -j: <= 64 listed ($n)" test "$n" -le 64
+	echo "# stats after the flood: hosts $(jq .hosts <<<"$st"), evictions $(jq .host_evictions <<<"$st"), aggregates $(jq .host_aggregates <<<"$st"), untracked packets $(jq .host_cap_misses <<<"$st")"
+	# The cap, and the aggregates' reserve above it (max/8, at least 16).
+	check "stats: hosts <= 64 + 16" stat_is '.hosts <= 80 and .hosts > 0'
+	check "hosts -j: <= 80 listed ($n)" test "$n" -le 80
 	check "every flagged host survived the eviction" flagged_survived
 	check "stats: flagged = 6" stat_is '.flagged == 6'
 }
@@ -215,6 +224,71 @@ flagged_survived() {
 		{ echo "flagged listed: $got"; return 1; }
 }
 
+# `hosts -j` lists PREFIX as an aggregate satisfying JQ.
+agg_listed() # PREFIX JQ
+{
+	local got
+	got=$(ctl -j hosts | jq -c ".[] | select(.host == \"$1\")")
+	if [[ -z $got ]] || ! jq -e ".aggregate and $2" >/dev/null <<<"$got"; then
+		echo "$1 listed: ${got:-no}"
+		return 1
+	fi
+}
+
+# Traffic into the /48's aggregate wakes the eviction work (once a second).
+room() {
+	syns spambot tcp6 src=2001:db8:1:3c::1 dst="$MX6" &&
+	stat_is '.hosts < 64' >/dev/null
+}
+
+episode_ended() {
+	ctl ban 192.0.2.0/24 --reason aggregate && ctl unban 192.0.2.0/24 &&
+	poll_until 10 host_is 192.0.2.250 '.aggregate and .flagged == false'
+}
+
+flagged_consistent() {
+	local st n
+	st=$(ctl -j stats) && n=$(ctl -j hosts --flagged | jq length) || return
+	jq -e ".flagged == $n" >/dev/null <<<"$st" && return
+	echo "stats $st, listed flagged $n"
+	return 1
+}
+
+test_aggregate() {
+	echo "# -- the full table counts the /24 (and a /48) as one aggregate"
+	local specs=() i
+	check "stats: an aggregate was made" stat_is '.host_aggregates >= 1'
+	check "hosts -j: 192.0.2.0/24, an aggregate, not flagged" \
+		agg_listed 192.0.2.0/24 '.flagged == false and .attempts.smtp4 > 0'
+	syns spambot -n 101 tcp4 src=192.0.2.250 dst="$MX4"
+	expect_flagged "a new address of it (.250), 101 SYNs: the /24 flagged (rate limit 100)" \
+		192.0.2.0/24 \
+		'.aggregate and .reasons == ["rate"] and .rate > 100 and .attempts.smtp4 > 100'
+	check "host 192.0.2.250: the flagged aggregate" \
+		host_is 192.0.2.250 '.host == "192.0.2.0/24" and .aggregate and .flagged'
+	check "stats: flagged = 7" stat_is '.flagged == 7'
+
+	for i in $(seq 1 60); do
+		specs+=(tcp6 "src=2001:db8:1:$(printf %x "$i")::1" "dst=$MX6")
+	done
+	syns spambot "${specs[@]}"
+	check "60 /64s of 2001:db8:1::/48: the last counted in the /48" \
+		poll_until 10 host_is 2001:db8:1:3c::1 '.host == "2001:db8:1::/48" and .aggregate'
+	check "hosts -j: 2001:db8:1::/48, an aggregate" \
+		agg_listed 2001:db8:1::/48 '.attempts.smtp6 > 0'
+	check "stats: two aggregates made" stat_is '.host_aggregates >= 2'
+
+	check "eviction makes room (hosts < 64)" poll_until 10 room
+	syns spambot tcp4 src=10.20.30.7 dst="$MX4"
+	check "a host outside them (10.20.30.7): tracked on its own" \
+		host_is 10.20.30.7 '.host == "10.20.30.7/32" and .aggregate == false and .attempts.smtp4 == 1'
+	check "stats: hosts <= 80" \
+		stat_is '.hosts <= 80'
+	check "flagged = hosts listed as flagged" flagged_consistent
+	check "a ban on 192.0.2.0/24 ends the aggregate's episode when it goes" \
+		episode_ended
+}
+
 [ "$(id -u)" = 0 ] || ksft_skip "needs root (run it with scripts/vm-run.sh)"
 [ -f "${SMTPGATE_KO:-}" ] || ksft_skip "no module (SMTPGATE_KO=${SMTPGATE_KO:-})"
 require_cmd ip jq socat insmod rmmod
@@ -223,7 +297,7 @@ require_cmd ip jq socat insmod rmmod
 trap cleanup EXIT
 ctl_load_module || ksft_fail "cannot load smtpgate"
 net_setup || ksft_fail "cannot set up the namespaces"
-ctl policy set internal="$LAN4,$LAN6" exempt="$MAILSRV4/32,$MAILSRV6/128" \
+ctl policy set internal="$LAN4,$LAN6,2001:db8:1::/48,10.20.30.0/24" exempt="$MAILSRV4/32,$MAILSRV6/128" \
 	window=86400 max_hosts=64 ||
 	ksft_fail "smtpgatectl policy set refused the gateway's policy"
 mon_start || ksft_fail "smtpgatectl monitor does not start"
@@ -232,4 +306,5 @@ test_reasons
 test_well_behaved
 test_rotation
 test_cap
+test_aggregate
 tap_summary

@@ -5,7 +5,8 @@
  * What the kernel knows about each internal host: its SMTP attempts per
  * class, what was blocked, the rates over the policy's window and, for a
  * flagged host, why.  `host ADDR` shows all of it, the base of an abuse
- * report; any address of the host will do (IPv6 hosts are /64s).
+ * report; any address of the host will do (IPv6 hosts are /64s), and
+ * one the full table counts in an aggregate (a /24, a /48) shows that.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -75,6 +76,9 @@ void host_print(const struct sgnl_host *h, bool detail)
 
 	out_str(OUT_ANY, "host", "host", sg_prefix_str(&h->prefix, buf,
 						      sizeof(buf)));
+	/* Its prefix says how wide: every untracked address inside it. */
+	out_bool(more, "aggregate", "aggregate",
+		 h->flags & SMTPGATE_HOST_F_AGGREGATE);
 	print_state(h);
 	print_reasons(h, OUT_ANY);
 	if (h->flagged_at)

@@ -58,6 +58,8 @@ int cmd_stats(int argc, char **argv)
 		 st.host_evictions);
 	out_uint(OUT_ANY, "host_cap_misses", "untracked packets (host cap)",
 		 st.host_cap_misses);
+	out_uint(OUT_ANY, "host_aggregates", "aggregates made (host cap)",
+		 st.host_aggregates);
 	out_uint(OUT_ANY, "ban_cap_rejects", "bans refused (ban cap)",
 		 st.ban_cap_rejects);
 	out_uint(OUT_ANY, "event_losses", "events lost", st.event_losses);

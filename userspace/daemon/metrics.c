@@ -83,6 +83,9 @@ static void kernel(struct out *o, const struct sgnl_stats *st)
 	metric(o, "smtpgate_host_cap_misses_total", "counter",
 	       "Packets from hosts the full table could not track.",
 	       st->host_cap_misses);
+	metric(o, "smtpgate_host_aggregates_total", "counter",
+	       "Aggregates (a /24, a /48) the full host table made.",
+	       st->host_aggregates);
 	metric(o, "smtpgate_ban_cap_rejects_total", "counter",
 	       "Bans refused because the ban table was full.",
 	       st->ban_cap_rejects);

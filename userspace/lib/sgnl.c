@@ -796,6 +796,7 @@ static struct nla_policy stats_nla[SMTPGATE_A_STATS_MAX + 1] = {
 	[SMTPGATE_A_STATS_BAN_BYTES]	= { .type = NLA_U32 },
 	[SMTPGATE_A_STATS_INSTANCE]	= { .type = NLA_U64 },
 	[SMTPGATE_A_STATS_FLUSHES]	= { .type = NLA_U32 },
+	[SMTPGATE_A_STATS_HOST_AGGREGATES] = { .type = NLA_U64 },
 };
 
 static struct nla_policy entry_nla[SMTPGATE_A_STATS_ENTRY_MAX + 1] = {
@@ -1025,6 +1026,7 @@ static int parse_stats(struct nlattr *nest, struct sgnl_stats *st)
 	st->bans = get_u32(tb[SMTPGATE_A_STATS_BANS]);
 	st->host_evictions = get_u64(tb[SMTPGATE_A_STATS_HOST_EVICTIONS]);
 	st->host_cap_misses = get_u64(tb[SMTPGATE_A_STATS_HOST_CAP_MISSES]);
+	st->host_aggregates = get_u64(tb[SMTPGATE_A_STATS_HOST_AGGREGATES]);
 	st->ban_cap_rejects = get_u64(tb[SMTPGATE_A_STATS_BAN_CAP_REJECTS]);
 	st->event_losses = get_u64(tb[SMTPGATE_A_STATS_EVENT_LOSSES]);
 	st->host_bytes = get_u32(tb[SMTPGATE_A_STATS_HOST_BYTES]);

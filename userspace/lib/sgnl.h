@@ -145,6 +145,7 @@ struct sgnl_stats {
 	uint32_t hosts, flagged, bans;
 	uint64_t host_evictions;
 	uint64_t host_cap_misses;
+	uint64_t host_aggregates;	/* 0 from a kernel without them */
 	uint64_t ban_cap_rejects;
 	uint64_t event_losses;
 	uint32_t host_bytes, ban_bytes;

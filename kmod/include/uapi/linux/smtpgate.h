@@ -130,7 +130,9 @@
  * SMTPGATE_CMD_HOST_GET
  *     doit: SMTPGATE_A_HOST nest with SMTPGATE_A_HOST_FAMILY and _ADDR, any
  *           address of the host (it is aggregated by the policy's host
- *           prefix lengths).  Replies with the host or -ENOENT.
+ *           prefix lengths).  Replies with the host, else with the
+ *           aggregate (SMTPGATE_HOST_F_AGGREGATE) counting the address,
+ *           else -ENOENT.
  *     dump: every tracked host; SMTPGATE_A_FLAGS with
  *           SMTPGATE_F_FLAGGED_ONLY lists only flagged ones.
  *     SMTPGATE_A_HOST: nest
@@ -144,13 +146,21 @@
  *         SMTPGATE_A_HOST_BLOCKED_RATE: u32, blocked attempts in the window
  *         SMTPGATE_A_HOST_DESTINATIONS: u32, distinct destinations in the
  *             window (exact up to 4, estimated beyond)
- *         SMTPGATE_A_HOST_FLAGS: u32, SMTPGATE_HOST_F_*
+ *         SMTPGATE_A_HOST_FLAGS: u32, SMTPGATE_HOST_F_*:
+ *             _FLAGGED: flagged in this episode (until a ban covering it
+ *             ends); _EXEMPT: seen from an exempt source; _AGGREGATE: not
+ *             one host but every untracked address of a shorter prefix
+ *             (_PREFIX_LEN: the host prefix length less 8 for IPv4, less
+ *             16 for IPv6, no shorter than /8 and /16; none when the
+ *             host prefix is that short already), made while the table
+ *             was full; counted, flagged and evicted as one host
  *         SMTPGATE_A_HOST_REASONS: u32, SMTPGATE_REASON_* why it was flagged
  *         SMTPGATE_A_HOST_FLAGGED_AT: u64, Unix time (flagged hosts only)
  *         SMTPGATE_A_HOST_REASONS is also what SMTPGATE_CMD_HOST_FLAG takes
  *
- * SMTPGATE_CMD_HOST_FORGET: SMTPGATE_A_HOST with the address; -ENOENT if
- *     not tracked.  Without SMTPGATE_A_HOST: forgets every host.
+ * SMTPGATE_CMD_HOST_FORGET: SMTPGATE_A_HOST with the address (the host,
+ *     else the aggregate counting it, as for get); -ENOENT if not
+ *     tracked.  Without SMTPGATE_A_HOST: forgets every host.
  *
  * SMTPGATE_CMD_HOST_FLAG: flags a host found by userspace (smtpgated's
  *     SMTP inspection).  SMTPGATE_A_HOST with _FAMILY, _ADDR and _REASONS
@@ -199,6 +209,8 @@
  *         new value means every ban and host the kernel held is gone
  *     SMTPGATE_A_STATS_FLUSHES: u32, SMTPGATE_CMD_BAN_FLUSH calls in this
  *         instance
+ *     SMTPGATE_A_STATS_HOST_AGGREGATES: u64, aggregates made because the
+ *         host table was full (SMTPGATE_HOST_F_AGGREGATE)
  *
  * Events (group SMTPGATE_GENL_MCGRP_EVENTS), in the namespace concerned:
  *     SMTPGATE_CMD_HOST_FLAGGED: SMTPGATE_A_HOST with the evidence.
@@ -279,7 +291,10 @@ enum smtpgate_scope {
 /* SMTPGATE_A_HOST_FLAGS */
 #define SMTPGATE_HOST_F_FLAGGED		_BITUL(0)
 #define SMTPGATE_HOST_F_EXEMPT		_BITUL(1)
-#define SMTPGATE_HOST_F_ALL		(SMTPGATE_HOST_F_FLAGGED | SMTPGATE_HOST_F_EXEMPT)
+#define SMTPGATE_HOST_F_AGGREGATE	_BITUL(2)
+#define SMTPGATE_HOST_F_ALL		(SMTPGATE_HOST_F_FLAGGED | \
+					 SMTPGATE_HOST_F_EXEMPT | \
+					 SMTPGATE_HOST_F_AGGREGATE)
 
 /* SMTPGATE_A_HOST_REASONS: why a host was flagged */
 #define SMTPGATE_REASON_RATE		_BITUL(0)	/* attempts per window */
@@ -429,6 +444,7 @@ enum smtpgate_stats_attr {
 	SMTPGATE_A_STATS_PAD,
 	SMTPGATE_A_STATS_INSTANCE,
 	SMTPGATE_A_STATS_FLUSHES,
+	SMTPGATE_A_STATS_HOST_AGGREGATES,
 	__SMTPGATE_A_STATS_MAX
 };
 
