@@ -15,6 +15,7 @@
 #include "banline.h"
 #include "ctl.h"
 #include "out.h"
+#include "vec.h"
 
 /*
  * One ban.  sgnl reads "no time left" and "permanent" both as timeout 0;
@@ -50,15 +51,11 @@ struct ban_vec {
 
 static int collect_ban(const struct sgnl_ban *b, void *arg)
 {
-	struct ban_vec *bv = arg;
+	struct sgnl_ban *slot = VEC_PUSH((struct ban_vec *)arg);
 
-	if (bv->n == bv->cap) {
-		bv->cap = bv->cap ? 2 * bv->cap : 256;
-		bv->v = realloc(bv->v, bv->cap * sizeof(*bv->v));
-		if (!bv->v)
-			die_nomem();
-	}
-	bv->v[bv->n++] = *b;
+	if (!slot)
+		die_nomem();
+	*slot = *b;
 	return 0;
 }
 

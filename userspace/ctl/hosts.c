@@ -14,6 +14,7 @@
 
 #include "ctl.h"
 #include "out.h"
+#include "vec.h"
 
 static const struct {
 	uint32_t bit;
@@ -109,15 +110,11 @@ struct host_vec {
 
 static int collect_host(const struct sgnl_host *h, void *arg)
 {
-	struct host_vec *hv = arg;
+	struct sgnl_host *slot = VEC_PUSH((struct host_vec *)arg);
 
-	if (hv->n == hv->cap) {
-		hv->cap = hv->cap ? 2 * hv->cap : 256;
-		hv->v = realloc(hv->v, hv->cap * sizeof(*hv->v));
-		if (!hv->v)
-			die_nomem();
-	}
-	hv->v[hv->n++] = *h;
+	if (!slot)
+		die_nomem();
+	*slot = *h;
 	return 0;
 }
 

@@ -38,6 +38,7 @@
 #include "smtpgated.h"
 #include "duration.h"
 #include "polkey.h"
+#include "vec.h"
 
 #define CONFIG_MAX_BYTES	(1 << 20)
 #define TEN_YEARS		SMTPGATE_MAX_BAN_TIMEOUT
@@ -198,16 +199,11 @@ static size_t item_off(const struct ctx *x, const char *base, const char *item,
 
 static int prefixes_add(struct sgd_prefixes *l, const struct sg_prefix *p)
 {
-	struct sg_prefix *v;
+	struct sg_prefix *slot = VEC_PUSH(l);
 
-	if (l->n == l->cap) {
-		v = realloc(l->v, (l->cap ? l->cap * 2 : 16) * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = l->cap ? l->cap * 2 : 16;
-	}
-	l->v[l->n++] = *p;
+	if (!slot)
+		return -ENOMEM;
+	*slot = *p;
 	return 0;
 }
 

@@ -34,6 +34,7 @@
 
 #include "smtpgated.h"
 #include "duration.h"
+#include "vec.h"
 
 #define SAVE_RETRY_MS	5000
 
@@ -267,18 +268,12 @@ static void decision_hook(struct sgd *d, const char *name, const char *cmd,
 
 static int queue_push(struct sgd *d, const struct decision *dec)
 {
-	struct decision *q;
+	struct decision *q = vec_push(&d->queue, &d->nqueue, &d->capqueue,
+				      sizeof(*q));
 
-	if (d->nqueue == d->capqueue) {
-		size_t cap = d->capqueue ? d->capqueue * 2 : 64;
-
-		q = realloc(d->queue, cap * sizeof(*q));
-		if (!q)
-			return -ENOMEM;
-		d->queue = q;
-		d->capqueue = cap;
-	}
-	d->queue[d->nqueue++] = *dec;
+	if (!q)
+		return -ENOMEM;
+	*q = *dec;
 	return 0;
 }
 
@@ -585,19 +580,11 @@ struct kbans {
 
 static int kban_collect(const struct sgnl_ban *ban, void *arg)
 {
-	struct kbans *k = arg;
-	struct sgnl_ban *v;
+	struct sgnl_ban *slot = VEC_PUSH((struct kbans *)arg);
 
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? k->cap * 2 : 1024;
-
-		v = realloc(k->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		k->v = v;
-		k->cap = cap;
-	}
-	k->v[k->n++] = *ban;
+	if (!slot)
+		return -ENOMEM;
+	*slot = *ban;
 	return 0;
 }
 
@@ -621,19 +608,11 @@ struct hostlist {
 
 static int host_collect(const struct sgnl_host *h, void *arg)
 {
-	struct hostlist *l = arg;
-	struct sgnl_host *v;
+	struct sgnl_host *slot = VEC_PUSH((struct hostlist *)arg);
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-
-		v = realloc(l->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = *h;
+	if (!slot)
+		return -ENOMEM;
+	*slot = *h;
 	return 0;
 }
 

@@ -60,6 +60,7 @@
 #include <linux/netfilter_ipv6/ip6_tables.h>
 
 #include "smtpgated.h"
+#include "vec.h"
 
 /* Timers due this close together are served in one wake-up. */
 #define TRAP_SLACK_MS		10
@@ -742,17 +743,12 @@ static bool internal_host(const struct trap *t, const struct sg_prefix *p)
 
 static int sess_add(struct trap *t, struct trap_sess *s)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		struct trap_sess **v;
+	struct trap_sess **slot = vec_push(&t->s, &t->n, &t->cap,
+					   sizeof(*slot));
 
-		v = realloc(t->s, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		t->s = v;
-		t->cap = cap;
-	}
-	t->s[t->n++] = s;
+	if (!slot)
+		return -ENOMEM;
+	*slot = s;
 	return 0;
 }
 

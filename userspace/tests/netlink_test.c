@@ -37,6 +37,7 @@
 
 #include "kselftest_harness.h"
 #include "sgnl.h"
+#include "vec.h"
 
 #define NOBODY		65534
 
@@ -105,15 +106,11 @@ struct ban_vec {
 
 static int collect_ban(const struct sgnl_ban *b, void *arg)
 {
-	struct ban_vec *bv = arg;
+	struct sgnl_ban *slot = VEC_PUSH((struct ban_vec *)arg);
 
-	if (bv->n == bv->cap) {
-		bv->cap = bv->cap ? 2 * bv->cap : 64;
-		bv->v = realloc(bv->v, bv->cap * sizeof(*bv->v));
-		if (!bv->v)
-			return -ENOMEM;
-	}
-	bv->v[bv->n++] = *b;
+	if (!slot)
+		return -ENOMEM;
+	*slot = *b;
 	return 0;
 }
 

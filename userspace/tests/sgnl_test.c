@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The pure parts of lib/sgnl: address and prefix text, masks, names.  No
- * socket: runs on the build host (make check); the netlink calls are
- * tested in the VM by netlink_test.
+ * The pure parts of lib/sgnl: address and prefix text, masks, names,
+ * growable arrays.  No socket: runs on the build host (make check); the
+ * netlink calls are tested in the VM by netlink_test.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,6 +16,7 @@
 
 #include "kselftest_harness.h"
 #include "sgnl.h"
+#include "vec.h"
 
 /* Parses @text, which must succeed, and prints it back. */
 static const char *roundtrip(const char *text, char *buf, size_t len)
@@ -203,6 +204,43 @@ TEST(names)
 	for (i = 0; i <= SMTPGATE_VERDICT_MAX; i++)
 		EXPECT_NE(NULL, sgnl_verdict_name(i));
 	EXPECT_NULL(sgnl_verdict_name(SMTPGATE_VERDICT_MAX + 1));
+}
+
+/*
+ * vec_push() (lib/vec.c): the elements survive every doubling, n counts
+ * them, and a size that would overflow leaves the array as it was.
+ */
+TEST(vec_grows)
+{
+	struct {
+		uint32_t *v;
+		size_t n, cap;
+	} vec = { 0 };
+	uint32_t *slot, *before;
+	size_t i, cap;
+
+	for (i = 0; i < 1000; i++) {
+		slot = VEC_PUSH(&vec);
+		ASSERT_NE(NULL, slot);
+		ASSERT_EQ(&vec.v[i], slot);
+		*slot = i * 7;
+	}
+	ASSERT_EQ(1000U, vec.n);
+	EXPECT_GE(vec.cap, vec.n);
+	EXPECT_LT(vec.cap, 2 * vec.n);
+	for (i = 0; i < vec.n; i++)
+		EXPECT_EQ(i * 7, vec.v[i]);
+
+	/* Full, and the doubled size cannot be counted in a size_t. */
+	while (vec.n < vec.cap)
+		ASSERT_NE(NULL, VEC_PUSH(&vec));
+	before = vec.v;
+	cap = vec.cap;
+	EXPECT_NULL(vec_push(&vec.v, &vec.n, &vec.cap, SIZE_MAX / cap));
+	EXPECT_EQ(before, vec.v);
+	EXPECT_EQ(cap, vec.n);
+	EXPECT_EQ(cap, vec.cap);
+	free(vec.v);
 }
 
 TEST(policy_defaults)

@@ -41,6 +41,7 @@
 #include <sys/stat.h>
 #include "nlraw.h"
 #include "sgnl.h"
+#include "vec.h"
 
 #define MAX_NTH		20000
 
@@ -106,13 +107,11 @@ struct lines {
 
 static void lines_add(struct lines *l, const char *s)
 {
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 64;
-		l->v = realloc(l->v, l->cap * sizeof(*l->v));
-		if (!l->v)
-			abort();
-	}
-	l->v[l->n++] = strdup(s);
+	char **slot = VEC_PUSH(l);
+
+	if (!slot)
+		abort();
+	*slot = strdup(s);
 }
 
 /* Forgets the lines of an interrupted listing. */
