@@ -16,17 +16,6 @@
 #include "out.h"
 #include "vec.h"
 
-static const struct {
-	uint32_t bit;
-	const char *name;
-} reasons[] = {
-	{ SMTPGATE_REASON_RATE, "rate" },
-	{ SMTPGATE_REASON_BLOCKED, "blocked" },
-	{ SMTPGATE_REASON_DESTINATIONS, "destinations" },
-	{ SMTPGATE_REASON_TUNNEL, "tunnel" },
-	{ SMTPGATE_REASON_DIALOGUE, "dialogue" },
-};
-
 static uint64_t attempts_total(const struct sgnl_host *h)
 {
 	uint64_t n = 0;
@@ -42,9 +31,9 @@ static void print_reasons(const struct sgnl_host *h, enum out_kind kind)
 	size_t i;
 
 	out_list(kind, "reasons", "reasons");
-	for (i = 0; i < ARRAY_SIZE(reasons); i++)
-		if (h->reasons & reasons[i].bit)
-			out_str(OUT_ANY, NULL, NULL, reasons[i].name);
+	for (i = 0; i < ARRAY_SIZE(sgnl_reasons); i++)
+		if (h->reasons & sgnl_reasons[i].bit)
+			out_str(OUT_ANY, NULL, NULL, sgnl_reasons[i].name);
 	out_end();
 }
 

@@ -218,16 +218,14 @@ const char *host_str(const struct sg_prefix *p, char *buf, size_t len)
 
 const char *reasons_str(uint32_t reasons, char *buf, size_t len)
 {
-	static const char *const names[] = {
-		"rate", "blocked", "destinations", "tunnel", "dialogue",
-	};
 	size_t i, used = 0;
 
 	buf[0] = '\0';
-	for (i = 0; i < ARRAY_SIZE(names); i++)
-		if (reasons & (1U << i))
+	for (i = 0; i < ARRAY_SIZE(sgnl_reasons); i++)
+		if (reasons & sgnl_reasons[i].bit)
 			used += snprintf(buf + used, used < len ? len - used : 0,
-					 "%s%s", used ? "," : "", names[i]);
+					 "%s%s", used ? "," : "",
+					 sgnl_reasons[i].name);
 	if (!used)
 		snprintf(buf, len, "none");
 	return buf;

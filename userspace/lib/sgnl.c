@@ -1975,6 +1975,14 @@ static const char *const cmd_names[] = {
 	[SMTPGATE_CMD_BANS_FLUSHED]	= "bans-flushed",
 };
 
+const struct sgnl_reason sgnl_reasons[SGNL_NREASONS] = {
+	{ SMTPGATE_REASON_RATE,		"rate" },
+	{ SMTPGATE_REASON_BLOCKED,	"blocked" },
+	{ SMTPGATE_REASON_DESTINATIONS,	"destinations" },
+	{ SMTPGATE_REASON_TUNNEL,	"tunnel" },
+	{ SMTPGATE_REASON_DIALOGUE,	"dialogue" },
+};
+
 
 static const char *name_of(const char *const *names, size_t n, unsigned int v)
 {
@@ -2025,4 +2033,24 @@ const char *sgnl_verdict_name(unsigned int verdict)
 const char *sgnl_cmd_name(unsigned int cmd)
 {
 	return name_of(cmd_names, ARRAY_SIZE(cmd_names), cmd);
+}
+
+const char *sgnl_reason_name(uint32_t bit)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(sgnl_reasons); i++)
+		if (sgnl_reasons[i].bit == bit)
+			return sgnl_reasons[i].name;
+	return NULL;
+}
+
+uint32_t sgnl_reason_parse(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(sgnl_reasons); i++)
+		if (!strcmp(sgnl_reasons[i].name, name))
+			return sgnl_reasons[i].bit;
+	return 0;
 }

@@ -69,6 +69,27 @@ const char *sgnl_class_name(unsigned int class);
 const char *sgnl_verdict_name(unsigned int verdict);
 const char *sgnl_cmd_name(unsigned int cmd);
 
+/*
+ * Why a host was flagged: every SMTPGATE_REASON_* bit, in bit order (the
+ * order smtpgatectl lists them and smtpgated's logs and hooks join them
+ * in).  One entry a bit of SMTPGATE_REASON_ALL, so a reason the header
+ * gains is a table too short for the tests until it is named here.
+ */
+struct sgnl_reason {
+	uint32_t bit;			/* SMTPGATE_REASON_* */
+	const char *name;
+};
+
+#define SGNL_NREASONS \
+	((unsigned int)__builtin_popcountl(SMTPGATE_REASON_ALL))
+
+extern const struct sgnl_reason sgnl_reasons[SGNL_NREASONS];
+
+/* The name of one SMTPGATE_REASON_* bit; NULL unless @bit is one of them. */
+const char *sgnl_reason_name(uint32_t bit);
+/* The bit of a name, exactly as sgnl_reason_name() gives it; 0: none. */
+uint32_t sgnl_reason_parse(const char *name);
+
 /* ---- the objects ------------------------------------------------------- */
 
 struct sgnl_prefix_list {

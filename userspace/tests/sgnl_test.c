@@ -207,6 +207,45 @@ TEST(names)
 }
 
 /*
+ * One name for every SMTPGATE_REASON_* bit and none for anything else;
+ * names and bits round-trip, so smtpgatectl's listing and smtpgated's
+ * "rate,destinations" say the same words.
+ */
+TEST(reason_names)
+{
+	uint32_t seen = 0, bit;
+	unsigned int i, j;
+
+	ASSERT_EQ(SGNL_NREASONS, ARRAY_SIZE(sgnl_reasons));
+	for (i = 0; i < ARRAY_SIZE(sgnl_reasons); i++) {
+		bit = sgnl_reasons[i].bit;
+		ASSERT_NE(NULL, sgnl_reasons[i].name);
+		/* One bit each, in bit order, each once. */
+		EXPECT_EQ(0U, bit & (bit - 1));
+		EXPECT_GT(bit, seen);
+		EXPECT_EQ(0U, seen & bit);
+		seen |= bit;
+		EXPECT_STREQ(sgnl_reasons[i].name, sgnl_reason_name(bit));
+		EXPECT_EQ(bit, sgnl_reason_parse(sgnl_reason_name(bit)));
+		for (j = 0; j < i; j++)
+			EXPECT_STRNE(sgnl_reasons[j].name,
+				     sgnl_reasons[i].name);
+	}
+	EXPECT_EQ(SMTPGATE_REASON_ALL, seen);
+	for (i = 0; i < 32; i++)
+		if (!(SMTPGATE_REASON_ALL & (1U << i)))
+			EXPECT_NULL(sgnl_reason_name(1U << i));
+	EXPECT_NULL(sgnl_reason_name(0));
+	EXPECT_NULL(sgnl_reason_name(SMTPGATE_REASON_RATE |
+				     SMTPGATE_REASON_TUNNEL));
+	EXPECT_STREQ("dialogue", sgnl_reason_name(SMTPGATE_REASON_DIALOGUE));
+	EXPECT_EQ(SMTPGATE_REASON_DESTINATIONS,
+		  sgnl_reason_parse("destinations"));
+	EXPECT_EQ(0U, sgnl_reason_parse("dest"));	/* no abbreviations */
+	EXPECT_EQ(0U, sgnl_reason_parse(""));
+}
+
+/*
  * vec_push() (lib/vec.c): the elements survive every doubling, n counts
  * them, and a size that would overflow leaves the array as it was.
  */
