@@ -16,16 +16,6 @@
 #include "out.h"
 #include "vec.h"
 
-static uint64_t attempts_total(const struct sgnl_host *h)
-{
-	uint64_t n = 0;
-	unsigned int c;
-
-	for (c = 0; c <= SMTPGATE_CLASS_MAX; c++)
-		n += h->attempts[c];
-	return n;
-}
-
 static void print_reasons(const struct sgnl_host *h, enum out_kind kind)
 {
 	size_t i;
@@ -76,7 +66,7 @@ void host_print(const struct sgnl_host *h, bool detail)
 	else
 		out_null(more, "flagged_at", "flagged at", "-");
 	out_uint(OUT_TEXT, NULL, detail ? "attempts (all classes)" :
-		 "attempts", attempts_total(h));
+		 "attempts", sgnl_host_attempts(h));
 	out_group(more, "attempts", "attempts");
 	for (c = SMTPGATE_CLASS_SMTP4; c <= SMTPGATE_CLASS_MAX; c++)
 		out_uint(OUT_ANY, sgnl_class_name(c), NULL, h->attempts[c]);

@@ -146,20 +146,10 @@ void decide(const struct sgd_config *c, struct sgd_store *s,
 
 /* ---- logs and hooks ---------------------------------------------------------- */
 
-static uint32_t attempts(const struct sgnl_host *h)
-{
-	uint32_t n = 0;
-	unsigned int i;
-
-	for (i = 0; i <= SMTPGATE_CLASS_MAX; i++)
-		n += h->attempts[i];
-	return n;
-}
-
 static void kv_evidence(struct kv *kv, const struct decision *d)
 {
 	if (d->has_host) {
-		kv_uint(kv, "attempts", attempts(&d->host));
+		kv_uint(kv, "attempts", sgnl_host_attempts(&d->host));
 		kv_uint(kv, "rate", d->host.rate);
 		kv_uint(kv, "blocked", d->host.blocked_rate);
 		kv_uint(kv, "destinations", d->host.destinations);
@@ -228,7 +218,8 @@ static void env_decision(struct hook_env *e, const struct decision *d,
 		hook_env_add(e, "SMTPGATE_OFFENCE", "%u", d->offence);
 	}
 	if (d->has_host) {
-		hook_env_add(e, "SMTPGATE_ATTEMPTS", "%u", attempts(h));
+		hook_env_add(e, "SMTPGATE_ATTEMPTS", "%" PRIu64,
+			     sgnl_host_attempts(h));
 		hook_env_add(e, "SMTPGATE_RATE", "%u", h->rate);
 		hook_env_add(e, "SMTPGATE_BLOCKED", "%u", h->blocked_rate);
 		hook_env_add(e, "SMTPGATE_DESTINATIONS", "%u", h->destinations);

@@ -2054,3 +2054,14 @@ uint32_t sgnl_reason_parse(const char *name)
 			return sgnl_reasons[i].bit;
 	return 0;
 }
+
+/* 64 bits: five u32 counters may add up to more than one holds. */
+uint64_t sgnl_host_attempts(const struct sgnl_host *h)
+{
+	uint64_t n = 0;
+	size_t c;
+
+	for (c = 0; c < ARRAY_SIZE(h->attempts); c++)
+		n += h->attempts[c];
+	return n;
+}

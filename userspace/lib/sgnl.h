@@ -152,6 +152,9 @@ struct sgnl_host {
 	uint64_t flagged_at;		/* 0: not flagged */
 };
 
+/* The host's attempts of every class: what the CLI, logs and hooks show. */
+uint64_t sgnl_host_attempts(const struct sgnl_host *h);
+
 struct sgnl_ban {
 	struct sg_prefix prefix;
 	uint8_t scope;			/* 0 on add: the kernel's default */

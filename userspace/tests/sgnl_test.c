@@ -245,6 +245,23 @@ TEST(reason_names)
 	EXPECT_EQ(0U, sgnl_reason_parse(""));
 }
 
+/* Every class counts, and the sum does not wrap at 2^32. */
+TEST(host_attempts)
+{
+	struct sgnl_host h = { 0 };
+	unsigned int c;
+
+	EXPECT_EQ(0U, sgnl_host_attempts(&h));
+	for (c = 0; c <= SMTPGATE_CLASS_MAX; c++)
+		h.attempts[c] = c + 1;
+	EXPECT_EQ((uint64_t)(SMTPGATE_CLASS_MAX + 1) *
+		  (SMTPGATE_CLASS_MAX + 2) / 2, sgnl_host_attempts(&h));
+	for (c = 0; c <= SMTPGATE_CLASS_MAX; c++)
+		h.attempts[c] = UINT32_MAX;
+	EXPECT_EQ((uint64_t)UINT32_MAX * (SMTPGATE_CLASS_MAX + 1),
+		  sgnl_host_attempts(&h));
+}
+
 /*
  * vec_push() (lib/vec.c): the elements survive every doubling, n counts
  * them, and a size that would overflow leaves the array as it was.
