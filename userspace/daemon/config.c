@@ -25,18 +25,17 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/stat.h>
 
 #include "smtpgated.h"
 #include "duration.h"
+#include "file.h"
 #include "polkey.h"
 #include "vec.h"
 
@@ -897,42 +896,13 @@ static int helo_load_reported(struct sgd_config *c, const char *path,
 int config_load(struct sgd_config *c, const char *path,
 		sgd_report_fn rep, void *arg)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t r;
-	int fd, errors;
+	char *buf, err[128];
+	size_t len;
+	int errors;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		report_plain(rep, arg, "%s: cannot open: %s", path,
-			     strerror(errno));
-		return 1;
-	}
-	buf = malloc(CONFIG_MAX_BYTES + 1);
+	buf = sg_read_file(path, CONFIG_MAX_BYTES, &len, err, sizeof(err));
 	if (!buf) {
-		close(fd);
-		report_plain(rep, arg, "%s: out of memory", path);
-		return 1;
-	}
-	while (len <= CONFIG_MAX_BYTES) {
-		r = read(fd, buf + len, CONFIG_MAX_BYTES + 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += r;
-	}
-	close(fd);
-	if (r < 0) {
-		report_plain(rep, arg, "%s: cannot read: %s", path,
-			     strerror(errno));
-		free(buf);
-		return 1;
-	}
-	if (len > CONFIG_MAX_BYTES) {
-		report_plain(rep, arg, "%s: larger than %d bytes", path,
-			     CONFIG_MAX_BYTES);
-		free(buf);
+		report_plain(rep, arg, "%s: %s", path, err);
 		return 1;
 	}
 	errors = config_parse(c, path, buf, len, rep, arg);

@@ -24,15 +24,13 @@
  * reported, not just its first error.
  */
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "file.h"
 #include "smtp.h"
 
 #define HELO_MAX_BYTES	(4 << 20)
@@ -333,37 +331,13 @@ int helo_load(struct helo_table *t, const char *path, helo_report_fn report,
 	      void *arg)
 {
 	struct hctx x = { .name = path, .report = report, .arg = arg };
-	char *buf;
-	size_t len = 0;
-	ssize_t r = 0;
-	int fd, errors;
+	char *buf, err[128];
+	size_t len;
+	int errors;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		herr(&x, 0, "cannot open: %s", strerror(errno));
-		return 1;
-	}
-	buf = malloc(HELO_MAX_BYTES + 1);
+	buf = sg_read_file(path, HELO_MAX_BYTES, &len, err, sizeof(err));
 	if (!buf) {
-		close(fd);
-		herr(&x, 0, "out of memory");
-		return 1;
-	}
-	while (len <= HELO_MAX_BYTES) {
-		r = read(fd, buf + len, HELO_MAX_BYTES + 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += r;
-	}
-	close(fd);
-	if (r < 0 || len > HELO_MAX_BYTES) {
-		if (r < 0)
-			herr(&x, 0, "cannot read: %s", strerror(errno));
-		else
-			herr(&x, 0, "larger than %d bytes", HELO_MAX_BYTES);
-		free(buf);
+		herr(&x, 0, "%s", err);
 		return 1;
 	}
 	errors = helo_parse(t, path, buf, len, report, arg);

@@ -1,20 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The pure parts of lib/sgnl: address and prefix text, masks, names,
- * growable arrays.  No socket: runs on the build host (make check); the
- * netlink calls are tested in the VM by netlink_test.
+ * growable arrays, whole files.  No socket: runs on the build host (make
+ * check); the netlink calls are tested in the VM by netlink_test.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 #include <netlink/genl/genl.h>
 
 #include "kselftest_harness.h"
+#include "file.h"
 #include "sgnl.h"
 #include "vec.h"
 
@@ -417,6 +419,56 @@ TEST(dump_again)
 	EXPECT_EQ(5, redone);
 	/* A lower bound only: sleeps end late on a busy machine, not early. */
 	EXPECT_GE(ms, 310);
+}
+
+/* A temporary file of @len bytes of 'x'; its name in @path. */
+static void make_file(char *path, size_t len)
+{
+	FILE *f;
+	int fd;
+
+	strcpy(path, "/tmp/sgnl_test.XXXXXX");
+	fd = mkstemp(path);
+	f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!f)
+		abort();
+	while (len--)
+		fputc('x', f);
+	fclose(f);
+}
+
+/*
+ * sg_read_file() (lib/file.c): a file of @max bytes is read whole, one
+ * byte more is refused, not cut short; each failure says why without
+ * the file's name, which its callers put in front.
+ */
+TEST(read_file)
+{
+	char path[32], err[128];
+	size_t len = 1;
+	char *buf;
+
+	make_file(path, 0);
+	buf = sg_read_file(path, 8, &len, err, sizeof(err));
+	ASSERT_NE(NULL, buf);
+	EXPECT_EQ(0U, len);
+	free(buf);
+	unlink(path);
+
+	make_file(path, 8);
+	buf = sg_read_file(path, 8, &len, err, sizeof(err));
+	ASSERT_NE(NULL, buf);
+	EXPECT_EQ(8U, len);
+	EXPECT_EQ(0, memcmp(buf, "xxxxxxxx", 8));
+	free(buf);
+	EXPECT_NULL(sg_read_file(path, 7, &len, err, sizeof(err)));
+	EXPECT_STREQ("larger than 7 bytes", err);
+	unlink(path);
+
+	EXPECT_NULL(sg_read_file("/nonexistent/x", 8, &len, err, sizeof(err)));
+	EXPECT_STREQ("cannot open: No such file or directory", err);
+	EXPECT_NULL(sg_read_file("/", 8, &len, err, sizeof(err)));
+	EXPECT_STREQ("cannot read: Is a directory", err);
 }
 
 TEST_HARNESS_MAIN
