@@ -49,11 +49,33 @@ static void head(struct out *o, const char *name, const char *type,
 	put(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void metric(struct out *o, const char *name, const char *type,
-		   const char *help, uint64_t v)
+/*
+ * One row a series; rows of one name follow each other and share its HELP
+ * and TYPE, printed before the first.  @labels: NULL, or "key=\"value\""
+ * pairs without the braces.
+ */
+struct metric {
+	const char *name, *type, *help, *labels;
+	uint64_t v;
+};
+
+#define SERIES(name, type, help, labels, v)	{ name, type, help, labels, v }
+#define COUNTER(name, help, v)	SERIES(name, "counter", help, NULL, v)
+#define GAUGE(name, help, v)	SERIES(name, "gauge", help, NULL, v)
+
+static void put_metrics(struct out *o, const struct metric *m, size_t n)
 {
-	head(o, name, type, help);
-	put(o, "%s %" PRIu64 "\n", name, v);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!i || strcmp(m[i].name, m[i - 1].name))
+			head(o, m[i].name, m[i].type, m[i].help);
+		if (m[i].labels)
+			put(o, "%s{%s} %" PRIu64 "\n", m[i].name, m[i].labels,
+			    m[i].v);
+		else
+			put(o, "%s %" PRIu64 "\n", m[i].name, m[i].v);
+	}
 }
 
 static void packets(struct out *o, const struct sgnl_stats *st)
@@ -71,106 +93,118 @@ static void packets(struct out *o, const struct sgnl_stats *st)
 
 static void kernel(struct out *o, const struct sgnl_stats *st)
 {
+	const struct metric m[] = {
+		GAUGE("smtpgate_hosts",
+		      "Internal hosts tracked now.", st->hosts),
+		GAUGE("smtpgate_flagged_hosts",
+		      "Hosts flagged as spambots now.", st->flagged),
+		GAUGE("smtpgate_bans",
+		      "Bans in force in the kernel now.", st->bans),
+		COUNTER("smtpgate_host_evictions_total",
+			"Hosts evicted from the full host table.",
+			st->host_evictions),
+		COUNTER("smtpgate_host_cap_misses_total",
+			"Packets from hosts the full table could not track.",
+			st->host_cap_misses),
+		COUNTER("smtpgate_host_aggregates_total",
+			"Aggregates (a /24, a /48) the full host table made.",
+			st->host_aggregates),
+		COUNTER("smtpgate_ban_cap_rejects_total",
+			"Bans refused because the ban table was full.",
+			st->ban_cap_rejects),
+		COUNTER("smtpgate_event_losses_total",
+			"Events the kernel could not deliver.",
+			st->event_losses),
+	};
+
 	packets(o, st);
-	metric(o, "smtpgate_hosts", "gauge",
-	       "Internal hosts tracked now.", st->hosts);
-	metric(o, "smtpgate_flagged_hosts", "gauge",
-	       "Hosts flagged as spambots now.", st->flagged);
-	metric(o, "smtpgate_bans", "gauge",
-	       "Bans in force in the kernel now.", st->bans);
-	metric(o, "smtpgate_host_evictions_total", "counter",
-	       "Hosts evicted from the full host table.", st->host_evictions);
-	metric(o, "smtpgate_host_cap_misses_total", "counter",
-	       "Packets from hosts the full table could not track.",
-	       st->host_cap_misses);
-	metric(o, "smtpgate_host_aggregates_total", "counter",
-	       "Aggregates (a /24, a /48) the full host table made.",
-	       st->host_aggregates);
-	metric(o, "smtpgate_ban_cap_rejects_total", "counter",
-	       "Bans refused because the ban table was full.",
-	       st->ban_cap_rejects);
-	metric(o, "smtpgate_event_losses_total", "counter",
-	       "Events the kernel could not deliver.", st->event_losses);
+	put_metrics(o, m, ARRAY_SIZE(m));
 }
 
 static void daemon_counters(struct out *o, const struct sgd_counters *c,
 			    const struct hooks *h, const struct sgd_store *s)
 {
-	metric(o, "smtpgated_flags_total", "counter",
-	       "Host-flagged events received.", c->flags);
-	head(o, "smtpgated_bans_total", "counter",
-	     "Bans the daemon decided, by what triggered them.");
-	put(o, "smtpgated_bans_total{trigger=\"flag\"} %" PRIu64 "\n",
-	    c->bans_flag);
-	put(o, "smtpgated_bans_total{trigger=\"sasl\"} %" PRIu64 "\n",
-	    c->bans_sasl);
-	metric(o, "smtpgated_allowlisted_total", "counter",
-	       "Flagged hosts not banned because they are allowlisted.",
-	       c->allowlisted);
-	metric(o, "smtpgated_manual_bans_total", "counter",
-	       "Bans added by someone else (smtpgatectl) and persisted.",
-	       c->manual_bans);
-	metric(o, "smtpgated_unbans_total", "counter",
-	       "Bans that expired or were removed.", c->unbans);
-	metric(o, "smtpgated_ban_errors_total", "counter",
-	       "Bans the kernel refused.", c->ban_errors);
-	metric(o, "smtpgated_resyncs_total", "counter",
-	       "Resynchronisations with the kernel after lost events.",
-	       c->resyncs);
-	metric(o, "smtpgated_sasl_failures_total", "counter",
-	       "SASL authentication failures read from the mail log.",
-	       c->sasl_failures);
-	metric(o, "smtpgated_hook_runs_total", "counter",
-	       "Hook commands started.", h->runs);
-	metric(o, "smtpgated_hook_failures_total", "counter",
-	       "Hook commands that failed, timed out or could not start.",
-	       h->failures);
-	metric(o, "smtpgated_stored_bans", "gauge",
-	       "Bans in the state file.", s->bans.n);
-	metric(o, "smtpgated_stored_offences", "gauge",
-	       "Hosts with an offence history.", s->offences.n);
-	metric(o, "smtpgated_state_save_errors_total", "counter",
-	       "Failed writes of the state file.", s->save_errors);
-	metric(o, "smtpgated_state_journal_bytes", "gauge",
-	       "Bytes of the state journal (compacted past the snapshot's).",
-	       s->jsize);
-	metric(o, "smtpgated_state_compactions_total", "counter",
-	       "Snapshots of the whole state written.", s->compactions);
-	metric(o, "smtpgated_state_written_bytes_total", "counter",
-	       "Bytes written to the state files.", s->bytes_written);
-	metric(o, "smtpgated_reloads_total", "counter",
-	       "Configuration reloads (SIGHUP) applied.", c->reloads);
-	metric(o, "smtpgated_reload_errors_total", "counter",
-	       "Configuration reloads refused.", c->reload_errors);
-	metric(o, "smtpgated_trap_sessions_total", "counter",
-	       "Trapped SMTP sessions served.", c->trap_sessions);
-	metric(o, "smtpgated_trap_sessions", "gauge",
-	       "Trapped SMTP sessions in progress.", c->trap_active);
-	metric(o, "smtpgated_trap_refused_total", "counter",
-	       "Trap connections refused: trap_max_sessions reached.",
-	       c->trap_refused);
-	metric(o, "smtpgated_trap_foreign_total", "counter",
-	       "Trap connections closed: not from an internal prefix.",
-	       c->trap_foreign);
-	metric(o, "smtpgated_trap_timeouts_total", "counter",
-	       "Trapped sessions ended by trap_session_timeout.",
-	       c->trap_timeouts);
-	metric(o, "smtpgated_inspect_packets_total", "counter",
-	       "Packets read from the inspection queue.", c->insp_packets);
-	metric(o, "smtpgated_inspect_flows_total", "counter",
-	       "SMTP sessions followed by the inspection.", c->insp_flows);
-	metric(o, "smtpgated_inspect_flows", "gauge",
-	       "SMTP sessions being followed now.", c->insp_active);
-	metric(o, "smtpgated_inspect_evictions_total", "counter",
-	       "Sessions dropped from the table to make room (inspect_max_flows).",
-	       c->insp_evictions);
-	metric(o, "smtpgated_inspect_hits_total", "counter",
-	       "Sessions whose dialogue scored over inspect_threshold.",
-	       c->insp_hits);
-	metric(o, "smtpgated_inspect_flags_total", "counter",
-	       "Hosts flagged in the kernel for their dialogue.", c->insp_flags);
-	metric(o, "smtpgated_inspect_flag_errors_total", "counter",
-	       "Flags the kernel refused.", c->insp_flag_errors);
+	const struct metric m[] = {
+		COUNTER("smtpgated_flags_total",
+			"Host-flagged events received.", c->flags),
+		SERIES("smtpgated_bans_total", "counter",
+		       "Bans the daemon decided, by what triggered them.",
+		       "trigger=\"flag\"", c->bans_flag),
+		SERIES("smtpgated_bans_total", "counter", NULL,
+		       "trigger=\"sasl\"", c->bans_sasl),
+		COUNTER("smtpgated_allowlisted_total",
+			"Flagged hosts not banned because they are allowlisted.",
+			c->allowlisted),
+		COUNTER("smtpgated_manual_bans_total",
+			"Bans added by someone else (smtpgatectl) and persisted.",
+			c->manual_bans),
+		COUNTER("smtpgated_unbans_total",
+			"Bans that expired or were removed.", c->unbans),
+		COUNTER("smtpgated_ban_errors_total",
+			"Bans the kernel refused.", c->ban_errors),
+		COUNTER("smtpgated_resyncs_total",
+			"Resynchronisations with the kernel after lost events.",
+			c->resyncs),
+		COUNTER("smtpgated_sasl_failures_total",
+			"SASL authentication failures read from the mail log.",
+			c->sasl_failures),
+		COUNTER("smtpgated_hook_runs_total",
+			"Hook commands started.", h->runs),
+		COUNTER("smtpgated_hook_failures_total",
+			"Hook commands that failed, timed out or could not start.",
+			h->failures),
+		GAUGE("smtpgated_stored_bans",
+		      "Bans in the state file.", s->bans.n),
+		GAUGE("smtpgated_stored_offences",
+		      "Hosts with an offence history.", s->offences.n),
+		COUNTER("smtpgated_state_save_errors_total",
+			"Failed writes of the state file.", s->save_errors),
+		GAUGE("smtpgated_state_journal_bytes",
+		      "Bytes of the state journal (compacted past the snapshot's).",
+		      s->jsize),
+		COUNTER("smtpgated_state_compactions_total",
+			"Snapshots of the whole state written.", s->compactions),
+		COUNTER("smtpgated_state_written_bytes_total",
+			"Bytes written to the state files.", s->bytes_written),
+		COUNTER("smtpgated_reloads_total",
+			"Configuration reloads (SIGHUP) applied.", c->reloads),
+		COUNTER("smtpgated_reload_errors_total",
+			"Configuration reloads refused.", c->reload_errors),
+		COUNTER("smtpgated_trap_sessions_total",
+			"Trapped SMTP sessions served.", c->trap_sessions),
+		GAUGE("smtpgated_trap_sessions",
+		      "Trapped SMTP sessions in progress.", c->trap_active),
+		COUNTER("smtpgated_trap_refused_total",
+			"Trap connections refused: trap_max_sessions reached.",
+			c->trap_refused),
+		COUNTER("smtpgated_trap_foreign_total",
+			"Trap connections closed: not from an internal prefix.",
+			c->trap_foreign),
+		COUNTER("smtpgated_trap_timeouts_total",
+			"Trapped sessions ended by trap_session_timeout.",
+			c->trap_timeouts),
+		COUNTER("smtpgated_inspect_packets_total",
+			"Packets read from the inspection queue.",
+			c->insp_packets),
+		COUNTER("smtpgated_inspect_flows_total",
+			"SMTP sessions followed by the inspection.",
+			c->insp_flows),
+		GAUGE("smtpgated_inspect_flows",
+		      "SMTP sessions being followed now.", c->insp_active),
+		COUNTER("smtpgated_inspect_evictions_total",
+			"Sessions dropped from the table to make room (inspect_max_flows).",
+			c->insp_evictions),
+		COUNTER("smtpgated_inspect_hits_total",
+			"Sessions whose dialogue scored over inspect_threshold.",
+			c->insp_hits),
+		COUNTER("smtpgated_inspect_flags_total",
+			"Hosts flagged in the kernel for their dialogue.",
+			c->insp_flags),
+		COUNTER("smtpgated_inspect_flag_errors_total",
+			"Flags the kernel refused.", c->insp_flag_errors),
+	};
+
+	put_metrics(o, m, ARRAY_SIZE(m));
 }
 
 int metrics_render(char *buf, size_t len, const struct sgnl_stats *st,
