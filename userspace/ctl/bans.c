@@ -15,7 +15,6 @@
 #include "banline.h"
 #include "ctl.h"
 #include "out.h"
-#include "vec.h"
 
 /*
  * One ban.  sgnl reads "no time left" and "permanent" both as timeout 0;
@@ -44,18 +43,11 @@ void ban_print(const struct sgnl_ban *b, bool expired)
 	out_str(OUT_TEXT, NULL, "reason", b->reason[0] ? b->reason : "-");
 }
 
-struct ban_vec {
-	struct sgnl_ban *v;
-	size_t n, cap;
-};
-
-static int collect_ban(const struct sgnl_ban *b, void *arg)
+/* As smtpgatectl does everywhere: no memory, no answer, exit 1. */
+static int collect_ban(const struct sgnl_ban *b, void *bans)
 {
-	struct sgnl_ban *slot = VEC_PUSH((struct ban_vec *)arg);
-
-	if (!slot)
+	if (sgnl_bans_add(b, bans))
 		die_nomem();
-	*slot = *b;
 	return 0;
 }
 
@@ -67,7 +59,7 @@ static int cmp_ban(const void *a, const void *b)
 }
 
 /* Every ban, sorted by prefix; nonzero (and a message) on failure. */
-static int list_bans(struct ban_vec *bv)
+static int list_bans(struct sgnl_bans *bv)
 {
 	unsigned int tries = 0;
 	int ret;
@@ -85,7 +77,7 @@ static int list_bans(struct ban_vec *bv)
 
 int cmd_bans(int argc, char **argv)
 {
-	struct ban_vec bv = { 0 };
+	struct sgnl_bans bv = { 0 };
 	size_t i;
 
 	if (argc != 1)
@@ -109,7 +101,7 @@ int cmd_bans(int argc, char **argv)
  */
 int cmd_save(int argc, char **argv)
 {
-	struct ban_vec bv = { 0 };
+	struct sgnl_bans bv = { 0 };
 	char line[512];
 	size_t i;
 

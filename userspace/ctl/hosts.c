@@ -14,7 +14,6 @@
 
 #include "ctl.h"
 #include "out.h"
-#include "vec.h"
 
 static void print_reasons(const struct sgnl_host *h, enum out_kind kind)
 {
@@ -82,18 +81,11 @@ void host_print(const struct sgnl_host *h, bool detail)
 	out_time(OUT_ANY, "last_seen", "last seen", h->last_seen);
 }
 
-struct host_vec {
-	struct sgnl_host *v;
-	size_t n, cap;
-};
-
-static int collect_host(const struct sgnl_host *h, void *arg)
+/* As smtpgatectl does everywhere: no memory, no answer, exit 1. */
+static int collect_host(const struct sgnl_host *h, void *hosts)
 {
-	struct sgnl_host *slot = VEC_PUSH((struct host_vec *)arg);
-
-	if (!slot)
+	if (sgnl_hosts_add(h, hosts))
 		die_nomem();
-	*slot = *h;
 	return 0;
 }
 
@@ -106,7 +98,7 @@ static int cmp_host(const void *a, const void *b)
 
 int cmd_hosts(int argc, char **argv)
 {
-	struct host_vec hv = { 0 };
+	struct sgnl_hosts hv = { 0 };
 	bool flagged = false;
 	unsigned int tries = 0;
 	int i, ret;

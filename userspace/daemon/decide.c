@@ -564,47 +564,17 @@ int decide_event(const struct sgnl_event *ev, void *arg)
 
 /* ---- reconciling with the kernel ---------------------------------------------------- */
 
-struct kbans {
-	struct sgnl_ban *v;
-	size_t n, cap;
-};
-
-static int kban_collect(const struct sgnl_ban *ban, void *arg)
-{
-	struct sgnl_ban *slot = VEC_PUSH((struct kbans *)arg);
-
-	if (!slot)
-		return -ENOMEM;
-	*slot = *ban;
-	return 0;
-}
-
 /* The kernel's bans, exactly: a dump interrupted by a change is redone. */
-static int dump_bans(struct sgd *d, struct kbans *k)
+static int dump_bans(struct sgd *d, struct sgnl_bans *k)
 {
 	unsigned int tries = 0;
 	int ret;
 
 	do {
 		k->n = 0;
-		ret = sgnl_ban_list(d->nl, kban_collect, k);
+		ret = sgnl_ban_list(d->nl, sgnl_bans_add, k);
 	} while (sgnl_dump_again(ret, &tries));
 	return ret;
-}
-
-struct hostlist {
-	struct sgnl_host *v;
-	size_t n, cap;
-};
-
-static int host_collect(const struct sgnl_host *h, void *arg)
-{
-	struct sgnl_host *slot = VEC_PUSH((struct hostlist *)arg);
-
-	if (!slot)
-		return -ENOMEM;
-	*slot = *h;
-	return 0;
 }
 
 /*
@@ -613,11 +583,11 @@ static int host_collect(const struct sgnl_host *h, void *arg)
  */
 static void flagged_missed(struct sgd *d)
 {
-	struct hostlist l = { 0 };
+	struct sgnl_hosts l = { 0 };
 	size_t i;
 	int ret;
 
-	ret = sgnl_host_list(d->nl, true, host_collect, &l);
+	ret = sgnl_host_list(d->nl, true, sgnl_hosts_add, &l);
 	if (ret && ret != -EINTR)
 		log_msg(LOG_ERR, "cannot list the flagged hosts: %s",
 			sgnl_error_msg(d->nl));
@@ -667,7 +637,7 @@ static void store_only(struct sgd *d, struct ptab *seen, bool restore,
  * Kernel bans: the truth for what they cover.  *@kept counts the store's
  * unexpired bans the kernel still has.
  */
-static int kernel_into_store(struct sgd *d, const struct kbans *k,
+static int kernel_into_store(struct sgd *d, const struct sgnl_bans *k,
 			     struct ptab *seen, uint64_t now, size_t *added,
 			     size_t *kept)
 {
@@ -790,7 +760,7 @@ static void log_sync(struct sgd *d, enum sync_why why,
  */
 int decide_reconcile(struct sgd *d, bool start)
 {
-	struct kbans k = { 0 };
+	struct sgnl_bans k = { 0 };
 	struct restore r = { 0 };
 	struct sgnl_stats st = { 0 };
 	uint64_t now = now_unix();

@@ -34,6 +34,7 @@
 
 #include "polkey.h"
 #include "sgnl.h"
+#include "vec.h"
 
 /* libnl's callback signatures carry what some callbacks do not need. */
 #define __always_unused	__attribute__((__unused__))
@@ -2052,6 +2053,26 @@ uint32_t sgnl_reason_parse(const char *name)
 	for (i = 0; i < ARRAY_SIZE(sgnl_reasons); i++)
 		if (!strcmp(sgnl_reasons[i].name, name))
 			return sgnl_reasons[i].bit;
+	return 0;
+}
+
+int sgnl_hosts_add(const struct sgnl_host *host, void *hosts)
+{
+	struct sgnl_host *slot = VEC_PUSH((struct sgnl_hosts *)hosts);
+
+	if (!slot)
+		return -ENOMEM;
+	*slot = *host;
+	return 0;
+}
+
+int sgnl_bans_add(const struct sgnl_ban *ban, void *bans)
+{
+	struct sgnl_ban *slot = VEC_PUSH((struct sgnl_bans *)bans);
+
+	if (!slot)
+		return -ENOMEM;
+	*slot = *ban;
 	return 0;
 }
 

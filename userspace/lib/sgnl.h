@@ -164,6 +164,25 @@ struct sgnl_ban {
 	uint64_t drops;			/* get only */
 };
 
+/*
+ * Whole listings, as vectors (lib/vec.h) that the caller frees (.v):
+ * sgnl_hosts_add() and sgnl_bans_add() are the sgnl_host_list() and
+ * sgnl_ban_list() callbacks that keep every entry, or end the dump with
+ * -ENOMEM.
+ */
+struct sgnl_hosts {
+	struct sgnl_host *v;
+	size_t n, cap;
+};
+
+struct sgnl_bans {
+	struct sgnl_ban *v;
+	size_t n, cap;
+};
+
+int sgnl_hosts_add(const struct sgnl_host *host, void *hosts);
+int sgnl_bans_add(const struct sgnl_ban *ban, void *bans);
+
 struct sgnl_stats {
 	uint64_t packets[SMTPGATE_CLASS_MAX + 1][SMTPGATE_VERDICT_MAX + 1];
 	uint32_t hosts, flagged, bans;

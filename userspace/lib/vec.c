@@ -13,7 +13,8 @@
 
 /**
  * vec_push() - room for one more element at the end of an array
- * @vp: address of the array's pointer (T **), NULL while it is empty
+ * @vp: the address of the array's pointer (a T **), which is NULL until
+ *	the first push
  * @n: its number of elements, one more on success
  * @cap: how many it has room for, doubled when full
  * @size: one element's size

@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Growable arrays, for the dump callbacks that collect every ban or host
- * and for the tables the daemon reads: one growth rule (doubling) and one
- * place that gets the overflow and the out-of-memory case right.
+ * Growable arrays, for whole dump listings (struct sgnl_bans) and the
+ * tables the daemon builds: one growth rule (doubling) and one place that
+ * gets the overflow and the out-of-memory cases right.
  *
  * A vector is any struct with T *v and size_t n, cap, zeroed to start:
  *
- *	struct ban_vec { struct sgnl_ban *v; size_t n, cap; } bv = { 0 };
- *	struct sgnl_ban *b = VEC_PUSH(&bv);
+ *	struct sgnl_bans bans = { 0 };
+ *	struct sgnl_ban *b = VEC_PUSH(&bans);
  *
  *	if (!b)
  *		return -ENOMEM;
  *	*b = *ban;
+ *
+ * and free(bans.v) when done.  Elements may move: keep indexes, not
+ * pointers, across a push.
  */
 #ifndef _SG_VEC_H
 #define _SG_VEC_H

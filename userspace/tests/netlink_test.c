@@ -37,7 +37,6 @@
 
 #include "kselftest_harness.h"
 #include "sgnl.h"
-#include "vec.h"
 
 #define NOBODY		65534
 
@@ -99,41 +98,26 @@ static const char *pstr(const struct sg_prefix *p)
 	ASSERT_NE(NULL, strstr(sgnl_error_msg(h), (text))); \
 } while (0)
 
-struct ban_vec {
-	struct sgnl_ban *v;
-	size_t n, cap;
-};
-
-static int collect_ban(const struct sgnl_ban *b, void *arg)
-{
-	struct sgnl_ban *slot = VEC_PUSH((struct ban_vec *)arg);
-
-	if (!slot)
-		return -ENOMEM;
-	*slot = *b;
-	return 0;
-}
-
 /*
  * Every ban, retrying a dump the kernel flagged inconsistent (a table
  * resize under the walker also does that).  Returns 0 or -errno; *@intr
  * counts the retries.
  */
-static int list_bans(struct sgnl *h, struct ban_vec *bv, unsigned int *intr)
+static int list_bans(struct sgnl *h, struct sgnl_bans *bv, unsigned int *intr)
 {
 	unsigned int tries;
 	int ret = -EINTR;
 
 	for (tries = 0; tries < 10 && ret == -EINTR; tries++) {
 		bv->n = 0;
-		ret = sgnl_ban_list(h, collect_ban, bv);
+		ret = sgnl_ban_list(h, sgnl_bans_add, bv);
 	}
 	if (intr)
 		*intr = tries - 1;
 	return ret;
 }
 
-static const struct sgnl_ban *find_ban(const struct ban_vec *bv,
+static const struct sgnl_ban *find_ban(const struct sgnl_bans *bv,
 				       const char *text)
 {
 	struct sg_prefix p = prefix(text);
@@ -531,7 +515,7 @@ TEST_F(nl, ban_add_list_del)
 	struct sgnl_ban net6 = ban("2001:db8:5::/64", SMTPGATE_SCOPE_SMTP, 3600,
 				   "..............................."
 				   "................................");
-	struct ban_vec bv = {};
+	struct sgnl_bans bv = {};
 	const struct sgnl_ban *b;
 	time_t t0 = time(NULL);
 	struct sg_prefix half;
@@ -580,7 +564,7 @@ TEST_F(nl, ban_replace)
 {
 	struct sgnl_ban first = ban("192.0.2.0/24", SMTPGATE_SCOPE_SMTP, 60, "one");
 	struct sgnl_ban again = ban("192.0.2.0/24", SMTPGATE_SCOPE_ALL, 0, "two");
-	struct ban_vec bv = {};
+	struct sgnl_bans bv = {};
 
 	NL_OK(self->h, sgnl_ban_add(self->h, &first));
 	NL_OK(self->h, sgnl_ban_add(self->h, &again));
@@ -666,7 +650,7 @@ TEST_F(nl, ban_test_overlap)
 TEST_F(nl, ban_flush)
 {
 	struct sgnl_ban *v = many_bans(1000);
-	struct ban_vec bv = {};
+	struct sgnl_bans bv = {};
 	struct sgnl_stats st;
 
 	ASSERT_NE(NULL, v);
@@ -720,7 +704,7 @@ TEST_F(nl, ban_table_full)
 {
 	struct sgnl_ban *v = many_bans(18);
 	struct sgnl_policy pol;
-	struct ban_vec bv = {};
+	struct sgnl_bans bv = {};
 	struct sgnl_stats st;
 	size_t added;
 
@@ -760,7 +744,7 @@ TEST_F_TIMEOUT(nl, ban_batch_100k, 600)
 {
 	struct sgnl_ban *v = many_bans(LOAD_BANS);
 	struct sgnl_policy pol;
-	struct ban_vec bv = {};
+	struct sgnl_bans bv = {};
 	struct sgnl_stats st;
 	unsigned int intr;
 	double t0, t1, t2;
@@ -825,7 +809,7 @@ TEST_F(nl, dump_interrupted)
 	const size_t n = 5000;
 	struct sgnl_ban *v = many_bans(n);
 	struct intr_ctx c = { .victim = v[n - 1].prefix };
-	struct ban_vec bv = {};
+	struct sgnl_bans bv = {};
 	int ret;
 
 	ASSERT_NE(NULL, v);
@@ -839,7 +823,7 @@ TEST_F(nl, dump_interrupted)
 		       ret, sgnl_error_msg(self->h), c.seen);
 	}
 	/* A retry is exact again. */
-	ASSERT_EQ(0, sgnl_ban_list(self->h, collect_ban, &bv));
+	ASSERT_EQ(0, sgnl_ban_list(self->h, sgnl_bans_add, &bv));
 	EXPECT_EQ(n - 1, bv.n);
 	sgnl_close(c.other);
 	free(v);
@@ -852,7 +836,7 @@ TEST_F_TIMEOUT(nl, ban_expiry, 60)
 	struct sgnl_ban b = ban("192.0.2.9", SMTPGATE_SCOPE_SMTP, 1, "short");
 	struct sgnl_ban keep = ban("192.0.2.10", SMTPGATE_SCOPE_SMTP, 3600, "long");
 	struct ev_vec ev = {};
-	struct ban_vec bv = {};
+	struct sgnl_bans bv = {};
 	struct sgnl *e;
 	int i;
 
@@ -1163,7 +1147,7 @@ TEST_F_TIMEOUT(nl, hosts_from_traffic, 120)
 	struct sgnl_ban bot_ban = ban("10.9.0.2", SMTPGATE_SCOPE_SMTP, 0, "bot");
 	struct sgnl_policy pol;
 	struct sgnl_host host;
-	struct ban_vec bv = {};
+	struct sgnl_bans bv = {};
 	struct ev_vec ev = {};
 	struct sgnl_stats st;
 	struct testbed tb;
@@ -1269,7 +1253,7 @@ TEST_F(nl, netns_isolation)
 	struct sgnl_ban mine = ban("192.0.2.1", 0, 0, "netns A");
 	struct sgnl_ban theirs = ban("192.0.2.2", 0, 0, "netns B");
 	struct sgnl_policy pol, got, want;
-	struct ban_vec bv = {};
+	struct sgnl_bans bv = {};
 	struct ev_vec ev = {};
 	struct sgnl *hb, *eb;
 
@@ -1392,8 +1376,8 @@ static int p_ban_test(struct sgnl *h)
 
 static int p_ban_list(struct sgnl *h)
 {
-	struct ban_vec bv = {};
-	int ret = sgnl_ban_list(h, collect_ban, &bv);
+	struct sgnl_bans bv = {};
+	int ret = sgnl_ban_list(h, sgnl_bans_add, &bv);
 
 	free(bv.v);
 	return ret;
@@ -1739,7 +1723,7 @@ TEST_F(bad, rejected)
 {
 	int64_t blame = -1;
 	struct sgnl_policy after;
-	struct ban_vec bv = {};
+	struct sgnl_bans bv = {};
 	struct nl_msg *m;
 	int ret;
 

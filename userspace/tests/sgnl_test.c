@@ -421,6 +421,31 @@ TEST(dump_again)
 	EXPECT_GE(ms, 310);
 }
 
+/* The dump callbacks that keep whole listings keep them in order. */
+TEST(listings)
+{
+	struct sgnl_bans bans = { 0 };
+	struct sgnl_hosts hosts = { 0 };
+	struct sgnl_host h = { 0 };
+	struct sgnl_ban b = { 0 };
+	unsigned int i;
+
+	for (i = 0; i < 300; i++) {
+		b.timeout = i;
+		h.rate = i;
+		ASSERT_EQ(0, sgnl_bans_add(&b, &bans));
+		ASSERT_EQ(0, sgnl_hosts_add(&h, &hosts));
+	}
+	ASSERT_EQ(300U, bans.n);
+	ASSERT_EQ(300U, hosts.n);
+	for (i = 0; i < 300; i++) {
+		EXPECT_EQ(i, bans.v[i].timeout);
+		EXPECT_EQ(i, hosts.v[i].rate);
+	}
+	free(bans.v);
+	free(hosts.v);
+}
+
 /* A temporary file of @len bytes of 'x'; its name in @path. */
 static void make_file(char *path, size_t len)
 {
