@@ -10,6 +10,8 @@
 #   reload   `rmmod smtpgate; insmod` under a running daemon: it notices,
 #            pushes its policy again, restores its bans (a new kernel
 #            instance lost them), hears events again, and says so once.
+#   gone     `rmmod smtpgate` for longer than module_wait (3 s here): the
+#            daemon exits with 69 (EX_UNAVAILABLE) for systemd.
 #
 #   spambot 192.0.2.66 --+   ns sg-gw-<id>: the gateway,     +-- mx 203.0.113.25
 #   (sgcraft bursts)     +-- smtpgated -f, state in        --+
@@ -120,10 +122,36 @@ test_reload() {
 		d_logged "^stopping: [0-9]+ bans stay in force in the kernel$"
 }
 
+# The module gone for good: after module_wait the daemon exits with 69
+# (EX_UNAVAILABLE), for systemd to start it again.
+test_module_gone() {
+	echo "# -- rmmod under the daemon, for longer than module_wait"
+	local rc
+	d_conf "$D_CONF" ban_first=1h ban_max=1d ban_decay=1d module_wait=3s
+	step "smtpgated starts (module_wait = 3s)" d_start
+	check "rmmod" rmmod smtpgate
+	check "the daemon noticed" \
+		d_logged "^the smtpgate module is gone or was reloaded .*giving up in 3 s$" 30
+	check "it exits within 30 s" poll_until 30 d_exited
+	wait "$D_PID" 2>/dev/null
+	rc=$?
+	D_PID=
+	check "with status 69 (EX_UNAVAILABLE), not 0 ($rc)" test "$rc" = 69
+	check "saying why" \
+		d_logged "^the smtpgate module has been gone for [0-9]+ s: exiting \(status 69\) for a restart$"
+	check "insmod again" insmod "$SMTPGATE_KO"
+}
+
+d_exited()
+{
+	! kill -0 "$D_PID" 2>/dev/null
+}
+
 trap cleanup EXIT
 require_cmd jq socat insmod rmmod
 [[ -x $SGD ]] || ksft_skip "$SGD not built"
 test_setup
 test_flush
 test_reload
+test_module_gone
 tap_summary

@@ -79,6 +79,7 @@ static const struct key keys[] = {
 	OWN(on_ban, K_COMMAND, 0, 0),
 	OWN(on_unban, K_COMMAND, 0, 0),
 	OWN(hook_timeout, K_DURATION, 1, 3600),
+	OWN(module_wait, K_DURATION, 1, 86400),
 	OWN(state_dir, K_PATH, 0, 0),
 	OWN(metrics_file, K_OPT_PATH, 0, 0),
 	OWN(metrics_interval, K_DURATION, 1, 86400),
@@ -761,6 +762,7 @@ void config_init(struct sgd_config *c)
 	c->ban_max = 7 * 86400;
 	c->ban_decay = 30 * 86400;
 	c->hook_timeout = 10;
+	c->module_wait = 120;
 	c->state_dir = strdup(SGD_STATE_DIR);
 	c->metrics_interval = 15;
 	c->sasl_threshold = 5;

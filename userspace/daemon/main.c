@@ -52,8 +52,7 @@
 #define TICK_MS			1000
 #define LOSS_CHECK_MS		5000
 #define SAVE_DELAY_MS		200
-/* Without the kernel module this long, the daemon exits for systemd. */
-#define LOST_MAX_MS		120000
+/* Without the kernel module for module_wait, the daemon exits for systemd. */
 #define EXIT_LOST		69	/* EX_UNAVAILABLE */
 
 static const char usage_text[] =
@@ -317,8 +316,8 @@ static void module_lost(struct sgd *d, const char *why)
 		return;
 	d->lost_since = now_ms() ?: 1;
 	log_msg(LOG_WARNING, "the smtpgate module is gone or was reloaded "
-		"(%s): reopening netlink; giving up in %d s", why,
-		LOST_MAX_MS / 1000);
+		"(%s): reopening netlink; giving up in %u s", why,
+		d->cfg->module_wait);
 }
 
 static void module_find(struct sgd *d)
@@ -327,7 +326,7 @@ static void module_find(struct sgd *d)
 	int64_t lost = now_ms() - d->lost_since;
 
 	if (open_netlink(d, true)) {
-		if (lost < LOST_MAX_MS)
+		if (lost < (int64_t)d->cfg->module_wait * 1000)
 			return;
 		log_msg(LOG_ERR, "the smtpgate module has been gone for %lld "
 			"s: exiting (status %d) for a restart",

@@ -68,6 +68,7 @@ struct sgd_config {
 	/* Hooks: shell commands, NULL when not set. */
 	char *on_flag, *on_ban, *on_unban;
 	uint32_t hook_timeout;
+	uint32_t module_wait;			/* s without the module */
 	char *state_dir;
 	char *metrics_file;			/* NULL: no metrics */
 	uint32_t metrics_interval;
