@@ -655,6 +655,8 @@ static bool expected_errno(int e)
 	case 0: case EINVAL: case ERANGE: case E2BIG: case ENOENT:
 	case ENOSPC: case EOPNOTSUPP: case EMSGSIZE: case EBUSY:
 	case ENOMEM: case EEXIST:
+	/* A policy set whose generation is not the current one. */
+	case ESTALE:
 		return true;
 	}
 	return false;
