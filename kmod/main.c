@@ -414,6 +414,11 @@ static void __net_exit sg_net_exit_batch(struct list_head *net_exit_list)
 		sn = sg_pernet(net);
 		if (!sn)
 			continue;
+		/*
+		 * Other subsystems' exits may still come after ours: the
+		 * iptables tables', destroying SMTPGATE rules, find no state.
+		 */
+		WRITE_ONCE(*sg_slot(net), NULL);
 		cancel_work_sync(&sn->evict);
 		sg_host_table_free(sn->hosts_dying);
 		sg_bans_exit(sn);

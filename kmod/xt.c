@@ -236,9 +236,13 @@ put_log:
 static void sg_xt_destroy(const struct xt_tgdtor_param *par)
 {
 	struct xt_smtpgate_tginfo *info = par->targinfo;
+	struct sg_net *sn;
 
 	kvfree(info->priv);
-	sg_hosts_for_rules(sg_pernet(par->net), false);
+	sn = sg_pernet(par->net);
+	/* None when the namespace's exit took it before its tables went. */
+	if (sn)
+		sg_hosts_for_rules(sn, false);
 	if (sg_xt_redirects(info))
 		nf_ct_netns_put(par->net, par->family);
 	if (sg_xt_logs(info))
