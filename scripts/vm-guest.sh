@@ -177,11 +177,13 @@ splats_since() {
 		grep -E "$SPLAT_RE"
 }
 
-# A failed allocation is reported by warn_alloc() ("COMM: vmalloc error:"
-# or "COMM: page allocation failure:", then a stack trace).  Under fault
-# injection that report is the injected failure itself, not a bug: drop
-# the reports of the processes the test named in $SG_ALLOC_FAILURES, up to
-# the trace's end.  Anything else, even inside such a trace, still counts.
+# A failed allocation is reported with a stack trace: by warn_alloc()
+# ("COMM: vmalloc error:" or "COMM: page allocation failure:"), or by a
+# failed kmem_cache_create() ("kmem_cache_create_usercopy(NAME) failed with
+# error -12", the task on the next line, "CPU: N PID: P Comm: COMM").  Under
+# fault injection that report is the injected failure itself, not a bug:
+# drop the reports of the processes the test named in $SG_ALLOC_FAILURES,
+# up to the trace's end.  Anything else, even inside such a trace, counts.
 drop_expected_alloc_failures() {
 	local comms=
 	[ -s "$SG_ALLOC_FAILURES" ] && comms=$(cat "$SG_ALLOC_FAILURES")
@@ -193,11 +195,23 @@ drop_expected_alloc_failures() {
 		next
 	}
 	{ skip = 0; line = $0; sub(/^\[[^]]*\] /, "", line) }
+	held != "" {
+		# The line after a failed kmem_cache_create(): whose it was.
+		if (match(line, /Comm: [^ ]+/) &&
+		    substr(line, RSTART + 6, RLENGTH - 6) in ok) {
+			held = ""; skip = 1; skipped = 0; next
+		}
+		print held; held = ""
+	}
+	line ~ /^kmem_cache_create[a-z_]*\(.*\) failed with error/ {
+		held = $0; next
+	}
 	line ~ /^[^: ]+: (vmalloc error: |page allocation failure: )/ &&
 	    substr(line, 1, index(line, ":") - 1) in ok {
 		skip = 1; skipped = 0; next
 	}
-	{ print }'
+	{ print }
+	END { if (held != "") print held }'
 }
 
 taint() {
