@@ -7,9 +7,11 @@
  *   sgload policy INTERNAL EXEMPT [KEY=N]...
  *	a default policy policing INTERNAL, with EXEMPT the mail server;
  *	KEYs: max_hosts blocked_limit rate_limit dest_limit max_bans
- *   sgload bans BASE COUNT [smtp|all]
+ *   sgload bans BASE COUNT [smtp|all [BYTES]]
  *	COUNT full-length bans BASE, BASE+1, ... (added to the low 32 bits)
- *	in one sgnl_ban_add_batch() call, timed: "bans=N seconds=S"
+ *	in one sgnl_ban_add_batch() call, timed: "bans=N seconds=S"; in
+ *	messages of up to BYTES (default SGNL_BATCH_BYTES): a test's one
+ *	long BAN_ADD
  *   sgload badbatch BASE COUNT ROUNDS
  *	ROUNDS times, one batch of COUNT bans BASE, BASE+1, ... that names
  *	BASE once more at its end, so the kernel must refuse it whole
@@ -39,7 +41,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"Usage: sgload policy INTERNAL EXEMPT [KEY=N]...\n"
-		"       sgload bans BASE COUNT [smtp|all]\n"
+		"       sgload bans BASE COUNT [smtp|all [BYTES]]\n"
 		"       sgload badbatch BASE COUNT ROUNDS\n"
 		"       sgload trickle BASE SECONDS\n"
 		"       sgload addrs BASE COUNT plain|ipset:SET|nft:TABLESPEC:SET\n"
@@ -180,6 +182,8 @@ static int cmd_bans(int argc, char **argv)
 	}
 	if (open_handle(&h) < 0)
 		return 1;
+	if (argc > 3 && sgnl_set_batch_bytes(h, strtoul(argv[3], NULL, 10)))
+		return fail(h, "cannot size the batches");
 	t = now();
 	if (sgnl_ban_add_batch(h, bans, n, true, &added) < 0)
 		return fail(h, "cannot add the bans");
