@@ -139,3 +139,14 @@ golden_check() # DESC NAME JSON
 	echo "$out" | sed 's/^/#   /'
 	return 1
 }
+
+# The flagged count in stats is the number of hosts listed as flagged, and
+# stats pass the jq condition $1 too (default: true).
+flagged_consistent() # [JQ-COND]
+{
+	local st n
+	st=$(ctl -j stats) && n=$(ctl -j hosts --flagged | jq length) || return
+	jq -e "(${1:-true}) and .flagged == $n" >/dev/null <<<"$st" && return
+	echo "#   stats $st, listed flagged $n"
+	return 1
+}

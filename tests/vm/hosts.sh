@@ -246,14 +246,6 @@ episode_ended() {
 	poll_until 10 host_is 192.0.2.250 '.aggregate and .flagged == false'
 }
 
-flagged_consistent() {
-	local st n
-	st=$(ctl -j stats) && n=$(ctl -j hosts --flagged | jq length) || return
-	jq -e ".flagged == $n" >/dev/null <<<"$st" && return
-	echo "stats $st, listed flagged $n"
-	return 1
-}
-
 test_aggregate() {
 	echo "# -- the full table counts the /24 (and a /48) as one aggregate"
 	local specs=() i

@@ -43,6 +43,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "spec.h"
 
 #define MAX_BATCH	1024
@@ -97,14 +98,6 @@ static void die(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\n");
 	exit(1);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static int parse_mac(const char *s, unsigned char mac[ETH_ALEN])
@@ -244,7 +237,7 @@ static double flow_send(struct flow *f, unsigned long count)
 	static struct iovec iov[MAX_BATCH];
 	unsigned long sent = 0, i;
 	unsigned int n;
-	double t0 = now();
+	double t0 = mono_seconds();
 	int r;
 
 	while (sent < count) {
@@ -267,7 +260,7 @@ static double flow_send(struct flow *f, unsigned long count)
 		/* What was not sent goes again, from the same sources. */
 		f->next = (f->next + f->n_src - (n - r) % f->n_src) % f->n_src;
 	}
-	return now() - t0;
+	return mono_seconds() - t0;
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "clock.h"
 #include "sgnl.h"
 
 static int usage(void)
@@ -48,14 +49,6 @@ static int usage(void)
 		"       sgload flush\n"
 		"       sgload stats\n");
 	return 2;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static int open_handle(struct sgnl **h)
@@ -184,10 +177,10 @@ static int cmd_bans(int argc, char **argv)
 		return 1;
 	if (argc > 3 && sgnl_set_batch_bytes(h, strtoul(argv[3], NULL, 10)))
 		return fail(h, "cannot size the batches");
-	t = now();
+	t = mono_seconds();
 	if (sgnl_ban_add_batch(h, bans, n, true, &added) < 0)
 		return fail(h, "cannot add the bans");
-	t = now() - t;
+	t = mono_seconds() - t;
 	printf("bans=%zu seconds=%.6f\n", added, t);
 	sgnl_close(h);
 	free(bans);
@@ -253,16 +246,16 @@ static int cmd_trickle(int argc, char **argv)
 		return usage();
 	if (open_handle(&h) < 0)
 		return 1;
-	t0 = now();
+	t0 = mono_seconds();
 	end = t0 + secs;
-	while (now() < end) {
+	while (mono_seconds() < end) {
 		nth_addr(&base, i, &ban.prefix);
 		err = sgnl_ban_add_batch(h, &ban, 1, true, NULL);
 		if (err < 0)
 			return fail(h, "ban");
 		i++;
 	}
-	printf("adds=%lu seconds=%.3f\n", i, now() - t0);
+	printf("adds=%lu seconds=%.3f\n", i, mono_seconds() - t0);
 	sgnl_close(h);
 	return 0;
 }

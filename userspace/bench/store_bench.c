@@ -25,17 +25,10 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
+#include "clock.h"
 #include "smtpgated.h"
 
 #define TMPFS_MAGIC	0x01021994
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, const char *msg)
 {
@@ -98,12 +91,12 @@ static void save(struct sgd_store *s, uint64_t now, struct sample *smp,
 {
 	uint64_t w = s->bytes_written;
 	char err[512];
-	double t0 = now_s();
+	double t0 = mono_seconds();
 
 	if (whole ? store_compact(s, now, err, sizeof(err)) :
 		    store_save(s, now, err, sizeof(err)))
 		die("save", err);
-	sample_add(smp, now_s() - t0, s->bytes_written - w);
+	sample_add(smp, mono_seconds() - t0, s->bytes_written - w);
 }
 
 /* The best of 3: the first one pays for growing the heap. */
@@ -117,10 +110,10 @@ static double load(const char *dir, size_t want, uint64_t *records)
 	for (i = 0; i < 3; i++) {
 		if (store_init(&t, dir))
 			die("load", "out of memory");
-		t0 = now_s();
+		t0 = mono_seconds();
 		if (store_load(&t, msg, sizeof(msg)))
 			die("load", msg);
-		t0 = now_s() - t0;
+		t0 = mono_seconds() - t0;
 		if (t.bans.n != want)
 			die("load", "not every ban came back");
 		*records = t.jrecords;

@@ -19,17 +19,10 @@
 #include <arpa/inet.h>
 #include <sys/stat.h>
 
+#include "clock.h"
 #include "smtpgated.h"
 
 #define ROUNDS	5
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -81,21 +74,21 @@ int main(int argc, char **argv)
 			 "rate,destinations offence %u", o->count);
 	}
 	for (r = 0; r < ROUNDS; r++) {
-		t0 = now_s();
+		t0 = mono_seconds();
 		if (store_save(&s, now, err, sizeof(err))) {
 			fprintf(stderr, "store_old: %s\n", err);
 			return 1;
 		}
-		t[r] = now_s() - t0;
+		t[r] = mono_seconds() - t0;
 	}
 	if (stat(s.path, &st))
 		return 1;
-	t0 = now_s();
+	t0 = mono_seconds();
 	if (store_load(&s, err, sizeof(err)) || s.bans.n != n) {
 		fprintf(stderr, "store_old: load: %s\n", err);
 		return 1;
 	}
-	tl = now_s() - t0;
+	tl = mono_seconds() - t0;
 	qsort(t, ROUNDS, sizeof(*t), cmp_double);
 	printf("The old store itself (daemon/store.c before the journal, "
 	       "bench/store_old -n %u): a save, any batch, %.0f ms median "

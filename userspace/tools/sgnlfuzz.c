@@ -41,6 +41,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <linux/smtpgate.h>
+#include "clock.h"
 #include "nlraw.h"
 
 #define NCMD		32	/* counted commands: 0-30, 31 = any other */
@@ -57,14 +58,6 @@ struct counters {
 static struct counters *cnt;	/* shared with the netns children */
 static uint64_t seed;
 static double deadline;
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* ---- the generator: xorshift64*, one per thread ----------------------- */
 
@@ -752,7 +745,7 @@ static void fuzz(struct rng *r, unsigned long max)
 		atomic_fetch_add(&cnt->bad, 1);
 		return;
 	}
-	for (r->it = 0; r->it < max && now() < deadline; r->it++) {
+	for (r->it = 0; r->it < max && mono_seconds() < deadline; r->it++) {
 		atomic_fetch_add(&cnt->iter, 1);
 		if (!one(r, &s, req, rx))
 			atomic_fetch_add(&cnt->bad, 1);
@@ -773,7 +766,7 @@ static void *netns_worker(void *arg)
 {
 	struct rng *r = arg;
 
-	while (now() < deadline) {
+	while (mono_seconds() < deadline) {
 		uint64_t child_seed = rnd(r);
 		pid_t pid = fork();
 		int status;
@@ -861,7 +854,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)seed, threads, netns ? " + netns" : "",
 	       seconds);
 	fflush(stdout);
-	t0 = now();
+	t0 = mono_seconds();
 	deadline = t0 + seconds;
 	for (i = 0; i <= threads; i++) {
 		rngs[i].s = (seed + 0x9e3779b97f4a7c15ULL * (i + 1)) | 1;
@@ -875,8 +868,8 @@ int main(int argc, char **argv)
 		pthread_join(tid[i], NULL);
 
 	printf("sgnlfuzz: %lu requests in %.1f s (%.0f/s), %lu mutated, %lu random commands, %lu dumps abandoned, %lu replies checked, %lu namespaces\n",
-	       atomic_load(&cnt->iter), now() - t0,
-	       atomic_load(&cnt->iter) / (now() - t0),
+	       atomic_load(&cnt->iter), mono_seconds() - t0,
+	       atomic_load(&cnt->iter) / (mono_seconds() - t0),
 	       atomic_load(&cnt->mutated), atomic_load(&cnt->random),
 	       atomic_load(&cnt->abandoned), atomic_load(&cnt->replies),
 	       atomic_load(&cnt->netns));
