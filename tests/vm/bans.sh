@@ -243,38 +243,35 @@ gw2_unhooked() {
 		"$CTL" -n "$GW2" policy set internal= action=log >/dev/null
 }
 
-# 100,000 bans from the spambot on, in ONE BAN_ADD message (sgload's batch
-# size): a request the kernel works on for a long while, with the hooks
-# to take first.  Each round sets the empty policy at another point of it
-# (a fraction of the load's time alone).  A module that takes the hooks,
-# lets the namespace lock go, then counts the batch lets that policy see
-# no ban and unregister them: the ping after the load passes.
+# One batch of 1,000 bans from the spambot on (one BAN_ADD message) from
+# one thread, and the namespace's policy set again from another, at a
+# different point of the add each round (a fraction of the add's time
+# alone).  A module that takes the hooks, lets the namespace lock go, then
+# counts the batch lets that policy see no ban and unregister them: the
+# ping after the add passes.
 test_hook_race() {
-	echo "# -- a long ban load racing empty policy sets: the bans keep their hooks"
-	local i before rounds=8 lost=0 unset=0 load t ms
-	local n=100000 bytes=$((16 << 20))
+	echo "# -- ban adds racing empty policy sets: the bans keep their hooks"
+	local i before rounds=12 lost=0 unset=0 out us d
 	check "gateway 2: no ban left" "$CTL" -n "$GW2" unban 192.0.2.77
 	check "gateway 2: no ban and no policy hooks" gw2_unhooked
-	t=$(date +%s%N)
-	check "one message of $n bans" ip netns exec "$GW2" \
-		"$SGLOAD" bans "$SPAMBOT4" "$n" all "$bytes"
-	ms=$((($(date +%s%N) - t) / 1000000))
-	echo "# the load alone took $ms ms"
+	out=$(ip netns exec "$GW2" "$SGLOAD" bans "$SPAMBOT4" 1000 all)
+	us=$(sed -n 's/.*seconds=\([0-9]*\)\.\([0-9]*\).*/\1\2/p' <<<"$out")
+	us=$((10#$us))
+	echo "# one batch alone: $out"
 	before=$(gw2_banned)
 	for ((i = 1; i <= rounds; i++)); do
 		gw2_unhooked || unset=$((unset + 1))
-		ip netns exec "$GW2" "$SGLOAD" bans "$SPAMBOT4" "$n" all \
-			"$bytes" >/dev/null &
-		load=$!
-		sleep "$(printf '%d.%03d' $((ms * i / (rounds + 1) / 1000)) \
-			$((ms * i / (rounds + 1) % 1000)))"
-		"$CTL" -n "$GW2" policy set internal= action=log >/dev/null ||
-			unset=$((unset + 1))
-		wait "$load" || lost=$((lost + 1))
+		d=$((us * i / (rounds + 1)))
+		out=$(ip netns exec "$GW2" "$SGLOAD" race "$SPAMBOT4" 1000 \
+			"$(printf '%d.%06d' $((d / 1000000)) $((d % 1000000)))") ||
+			lost=$((lost + 1))
+		echo "# round $i: $out"
 		ip netns exec "$H2" ping -q -c 1 -W 0.3 "$MX4" >/dev/null 2>&1
 	done
-	check "every round's load was added ($lost failed)" test "$lost" = 0
-	check "every round's policy was set ($unset failed)" test "$unset" = 0
+	check "every round's bans and policy went in ($lost failed)" \
+		test "$lost" = 0
+	check "every round started with no hooks ($unset failed)" \
+		test "$unset" = 0
 	check "every round's ping was dropped by the ban" \
 		banned_since "$before" "$rounds"
 	"$CTL" -n "$GW2" flush >/dev/null

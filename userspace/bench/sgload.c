@@ -7,15 +7,18 @@
  *   sgload policy INTERNAL EXEMPT [KEY=N]...
  *	a default policy policing INTERNAL, with EXEMPT the mail server;
  *	KEYs: max_hosts blocked_limit rate_limit dest_limit max_bans
- *   sgload bans BASE COUNT [smtp|all [BYTES]]
+ *   sgload bans BASE COUNT [smtp|all]
  *	COUNT full-length bans BASE, BASE+1, ... (added to the low 32 bits)
- *	in one sgnl_ban_add_batch() call, timed: "bans=N seconds=S"; in
- *	messages of up to BYTES (default SGNL_BATCH_BYTES): a test's one
- *	long BAN_ADD
+ *	in one sgnl_ban_add_batch() call, timed: "bans=N seconds=S"
  *   sgload badbatch BASE COUNT ROUNDS
  *	ROUNDS times, one batch of COUNT bans BASE, BASE+1, ... that names
  *	BASE once more at its end, so the kernel must refuse it whole
  *	(-EEXIST); for tests.  Exits 1 if the kernel takes one.
+ *   sgload race BASE COUNT DELAY
+ *	one batch message of COUNT bans BASE, BASE+1, ... (at most 1000, so
+ *	one message) from a thread, and DELAY seconds after it started the
+ *	namespace's own policy set again from this one: a POLICY_SET landing
+ *	inside a BAN_ADD, for tests/vm/bans.sh.  Prints "add=S policy_at=S"
  *   sgload trickle BASE SECONDS
  *	for SECONDS, bans BASE, BASE+1, ... one request each, as fast as the
  *	kernel takes them, quiet (no events): "adds=N seconds=S"; for tests
@@ -31,6 +34,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +46,9 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"Usage: sgload policy INTERNAL EXEMPT [KEY=N]...\n"
-		"       sgload bans BASE COUNT [smtp|all [BYTES]]\n"
+		"       sgload bans BASE COUNT [smtp|all]\n"
 		"       sgload badbatch BASE COUNT ROUNDS\n"
+		"       sgload race BASE COUNT DELAY\n"
 		"       sgload trickle BASE SECONDS\n"
 		"       sgload addrs BASE COUNT plain|ipset:SET|nft:TABLESPEC:SET\n"
 		"       sgload flush\n"
@@ -175,8 +180,6 @@ static int cmd_bans(int argc, char **argv)
 	}
 	if (open_handle(&h) < 0)
 		return 1;
-	if (argc > 3 && sgnl_set_batch_bytes(h, strtoul(argv[3], NULL, 10)))
-		return fail(h, "cannot size the batches");
 	t = mono_seconds();
 	if (sgnl_ban_add_batch(h, bans, n, true, &added) < 0)
 		return fail(h, "cannot add the bans");
@@ -228,6 +231,93 @@ static int cmd_badbatch(int argc, char **argv)
 	sgnl_close(h);
 	free(bans);
 	return ret;
+}
+
+struct racer {
+	struct sgnl *h;
+	struct sgnl_ban *bans;
+	size_t n;
+	double start, took;
+	int started;		/* start is set */
+	int err;
+};
+
+static void *race_add(void *arg)
+{
+	struct racer *r = arg;
+
+	r->start = mono_seconds();
+	__atomic_store_n(&r->started, 1, __ATOMIC_RELEASE);
+	r->err = sgnl_ban_add_batch(r->h, r->bans, r->n, true, NULL);
+	r->took = mono_seconds() - r->start;
+	return NULL;
+}
+
+static void sleep_until(double t)
+{
+	double left;
+
+	while ((left = t - mono_seconds()) > 0) {
+		struct timespec ts = {
+			.tv_sec = (time_t)left,
+			.tv_nsec = (long)((left - (time_t)left) * 1e9),
+		};
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int cmd_race(int argc, char **argv)
+{
+	struct racer r = {};
+	struct sgnl_policy pol;
+	struct sg_prefix base;
+	struct sgnl *h;
+	pthread_t t;
+	double delay, at;
+	size_t i;
+	int err;
+
+	if (argc != 3 || parse_addr(argv[0], &base) < 0)
+		return usage();
+	r.n = strtoul(argv[1], NULL, 10);
+	delay = strtod(argv[2], NULL);
+	if (!r.n || r.n > 1000 || delay < 0)
+		return usage();
+	r.bans = calloc(r.n, sizeof(*r.bans));
+	if (!r.bans) {
+		perror("sgload");
+		return 1;
+	}
+	for (i = 0; i < r.n; i++) {
+		nth_addr(&base, i, &r.bans[i].prefix);
+		r.bans[i].scope = SMTPGATE_SCOPE_ALL;
+	}
+	if (open_handle(&h) < 0 || open_handle(&r.h) < 0)
+		return 1;
+	if (sgnl_policy_get(h, &pol) < 0)
+		return fail(h, "cannot read the policy");
+	err = pthread_create(&t, NULL, race_add, &r);
+	if (err) {
+		fprintf(stderr, "sgload: pthread_create: %s\n", strerror(err));
+		return 1;
+	}
+	/* Spinning for the thread's start costs the delay nothing. */
+	while (!__atomic_load_n(&r.started, __ATOMIC_ACQUIRE))
+		;
+	sleep_until(r.start + delay);
+	at = mono_seconds() - r.start;
+	err = sgnl_policy_set(h, &pol);
+	pthread_join(t, NULL);
+	if (err < 0)
+		return fail(h, "cannot set the policy");
+	if (r.err < 0)
+		return fail(r.h, "cannot add the bans");
+	printf("add=%.6f policy_at=%.6f\n", r.took, at);
+	sgnl_close(r.h);
+	sgnl_close(h);
+	free(r.bans);
+	return 0;
 }
 
 static int cmd_trickle(int argc, char **argv)
@@ -349,6 +439,8 @@ int main(int argc, char **argv)
 		return cmd_addrs(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "badbatch"))
 		return cmd_badbatch(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "race"))
+		return cmd_race(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "trickle"))
 		return cmd_trickle(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "flush") && argc == 2)

@@ -66,7 +66,6 @@ struct sgnl {
 	/* The request in flight, to name the attribute an error blames. */
 	struct nlmsghdr *req;
 	size_t req_size;
-	size_t batch_bytes;		/* SGNL_BATCH_BYTES unless a test set it */
 };
 
 /* One request in flight: what the callbacks learn. */
@@ -1261,8 +1260,7 @@ static struct nl_msg *batch_msg(struct sgnl *h, const struct sgnl_ban *bans,
 	size_t first = *i;
 	int ret = 0;
 
-	msg = sgnl_msg(h, SMTPGATE_CMD_BAN_ADD, 0,
-		       h->batch_bytes ? h->batch_bytes : SGNL_BATCH_BYTES);
+	msg = sgnl_msg(h, SMTPGATE_CMD_BAN_ADD, 0, SGNL_BATCH_BYTES);
 	if (!msg) {
 		fail(h, -ENOMEM, "cannot build a ban batch");
 		return NULL;
@@ -1323,26 +1321,6 @@ int sgnl_ban_add_batch(struct sgnl *h, const struct sgnl_ban *bans, size_t n,
 		if (added)
 			*added += i - first;
 	}
-	return 0;
-}
-
-/*
- * For tests that need one long BAN_ADD in the kernel (tests/vm/bans.sh's
- * race with POLICY_SET): batch messages of up to @bytes, and a send buffer
- * they fit in (beyond wmem_max that needs CAP_NET_ADMIN).
- */
-int sgnl_set_batch_bytes(struct sgnl *h, size_t bytes)
-{
-	int size = bytes + 4096;
-
-	if (bytes < 4096 || bytes > (64U << 20))
-		return fail(h, -EINVAL, "batch size %zu outside 4 KiB..64 MiB",
-			    bytes);
-	if (setsockopt(nl_socket_get_fd(h->sk), SOL_SOCKET, SO_SNDBUFFORCE,
-		       &size, sizeof(size)))
-		return fail(h, -errno, "cannot make the send buffer %d bytes: %s",
-			    size, strerror(errno));
-	h->batch_bytes = bytes;
 	return 0;
 }
 

@@ -262,7 +262,6 @@ int sgnl_host_flag(struct sgnl *h, const struct sg_prefix *addr,
 
 /* Bans per batch message: as many as fit in SGNL_BATCH_BYTES. */
 #define SGNL_BATCH_BYTES	65536
-int sgnl_set_batch_bytes(struct sgnl *h, size_t bytes);
 
 int sgnl_ban_add(struct sgnl *h, const struct sgnl_ban *ban);
 int sgnl_ban_add_batch(struct sgnl *h, const struct sgnl_ban *bans, size_t n,
