@@ -21,6 +21,7 @@
 #include <net/genetlink.h>
 #include <net/sock.h>
 
+#include "counter.h"
 #include "smtpgate.h"
 
 /*
@@ -242,10 +243,9 @@ const struct sg_key *sg_ban_key(const struct sg_ban *ban)
 	return &ban->key;
 }
 
-/* The counter is 32 bits (the 40-byte budget): it stops at 2^32 - 1. */
 void sg_ban_hit(const struct sg_ban *ban)
 {
-	atomic_add_unless((atomic_t *)&ban->drops, 1, -1);
+	sg_counter_hit((atomic_t *)&ban->drops);
 }
 
 /* Publishes the lengths in use, rebuilt from the counts, in @lens. */
@@ -650,7 +650,7 @@ int sg_ban_fill(struct sk_buff *skb, struct sg_bans *b,
 	    nla_put_u64_64bit(skb, SMTPGATE_A_BAN_CREATED,
 			      sg_unix_time(ban->created), SMTPGATE_A_BAN_PAD) ||
 	    nla_put_u64_64bit(skb, SMTPGATE_A_BAN_DROPS,
-			      (u32)atomic_read(&ban->drops), SMTPGATE_A_BAN_PAD)) {
+			      sg_counter_read(&ban->drops), SMTPGATE_A_BAN_PAD)) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;
 	}

@@ -3,7 +3,7 @@
  * What kmod/classify.c needs of the kernel, in userspace: the types, and a
  * struct sk_buff whose skb_header_pointer() behaves like the kernel's, the
  * fast path to the instruction, so tests and benchmarks run the module's
- * classifier unchanged.
+ * classifier unchanged.  And the atomics of kmod/counter.h.
  */
 #ifndef _SMTPGATE_KSHIM_H
 #define _SMTPGATE_KSHIM_H
@@ -17,6 +17,7 @@
 typedef __u8 u8;
 typedef __u16 u16;
 typedef __u32 u32;
+typedef __u64 u64;
 
 #ifndef __always_inline		/* glibc's sys/cdefs.h has one */
 #define __always_inline inline __attribute__((__always_inline__))
@@ -44,6 +45,29 @@ static inline const void *skb_header_pointer(const struct sk_buff *skb,
 		return NULL;
 	memcpy(buffer, skb->data + offset, len);
 	return buffer;
+}
+
+typedef struct {
+	int counter;
+} atomic_t;
+
+static inline int atomic_read(const atomic_t *v)
+{
+	return __atomic_load_n(&v->counter, __ATOMIC_RELAXED);
+}
+
+/* Adds @a unless the value is @u; true if it added (the kernel's). */
+static inline bool atomic_add_unless(atomic_t *v, int a, int u)
+{
+	int c = atomic_read(v);
+
+	do {
+		if (c == u)
+			return false;
+	} while (!__atomic_compare_exchange_n(&v->counter, &c, c + a, false,
+					      __ATOMIC_SEQ_CST,
+					      __ATOMIC_RELAXED));
+	return true;
 }
 
 #endif /* _SMTPGATE_KSHIM_H */
