@@ -52,16 +52,28 @@ step() {
 # Runs a TAP-producing part, shows its stream, counts its results; a part
 # that fails without saying which of its tests failed counts as one failure.
 part() {
-	local name=$1 log rc
+	part_run "$@"
+	part_count "$1"
+}
+
+# Runs part $1 (the command "${@:2}"), its stream to $1.tap, its status
+# to $1.rc: on its own, or in the background of a lane.
+part_run() {
+	local name=$1
 	shift
+	"$@" >"$BUILD/check/$name.tap" 2>&1
+	echo $? >"$BUILD/check/$name.rc"
+}
+
+# Shows and counts the part $1 part_run ran.
+part_count() {
+	local name=$1 log rc before=$failed
 	log="$BUILD/check/$name.tap"
+	rc=$(cat "$BUILD/check/$name.rc" 2>/dev/null || echo 1)
 	echo "# == $name"
-	"$@" >"$log" 2>&1
-	rc=$?
 	cat "$log"
-	local before=$failed
 	count_tap "$log"
-	if [ $rc -ne 0 ] && [ "$failed" -eq "$before" ]; then
+	if [ "$rc" -ne 0 ] && [ "$failed" -eq "$before" ]; then
 		echo "not ok - $name exited $rc"
 		failed=$((failed + 1))
 	fi
